@@ -1,0 +1,214 @@
+/**
+ * Environment configuration: everything a run needs beyond the request itself.
+ * The local mode reads `config/<env>.json`; the CDK stack extends the same schema.
+ */
+import { z } from 'zod';
+import { DURATION_RANGE_S, RATE_RANGE, SEGMENTS_RANGE, ThresholdMapSchema } from './schemas.js';
+
+export const ProbeSeriesSchema = z
+  .object({
+    /** Name in the report, such as `heapUsedBytes`. */
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'use letters, digits and underscores'),
+    /** Prometheus metric name on the target's `/metrics`. */
+    metric: z.string().min(1),
+    /** Label values a sample must carry to count; samples that match are summed. */
+    labels: z.record(z.string(), z.string()).default({}),
+    unit: z.string().default(''),
+    /**
+     * How a minute of samples becomes one point: `min` for garbage-collected memory
+     * (the floor after collection), `max` for counts such as descriptors.
+     */
+    perMinute: z.enum(['min', 'max', 'last']).default('max'),
+    /** Growth per hour above which a significant trend counts as a leak; null disables. */
+    leakTolerancePerHour: z.number().nonnegative().nullable().default(null),
+  })
+  .strict();
+export type ProbeSeries = z.infer<typeof ProbeSeriesSchema>;
+
+export const DEFAULT_PROBE_SERIES: z.input<typeof ProbeSeriesSchema>[] = [
+  {
+    name: 'heapUsedBytes',
+    metric: 'nodejs_heap_size_used_bytes',
+    unit: 'bytes',
+    perMinute: 'min',
+    leakTolerancePerHour: 16 * 1024 * 1024,
+  },
+  {
+    name: 'residentMemoryBytes',
+    metric: 'process_resident_memory_bytes',
+    unit: 'bytes',
+    perMinute: 'min',
+    leakTolerancePerHour: 32 * 1024 * 1024,
+  },
+  { name: 'openFds', metric: 'process_open_fds', unit: 'count', perMinute: 'max', leakTolerancePerHour: 30 },
+  {
+    name: 'eventLoopLagP99Seconds',
+    metric: 'nodejs_eventloop_lag_p99_seconds',
+    unit: 's',
+    perMinute: 'max',
+    leakTolerancePerHour: null,
+  },
+];
+
+export const AbortRuleSchema = z
+  .object({
+    /** `errorRate` of all requests, or `p99Ms` of successful requests, per 10-second window. */
+    metric: z.enum(['errorRate', 'p99Ms']),
+    above: z.number().nonnegative(),
+    /** How long the condition must hold on the merged data before every segment stops. */
+    forS: z.number().int().min(10).max(3600),
+    /** Ignore the first seconds of the run, while connections warm up. */
+    afterS: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+export type AbortRule = z.infer<typeof AbortRuleSchema>;
+
+export const EnvConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    /** Defaults for a run request; the CLI or the request overrides each. */
+    defaults: z
+      .object({
+        target: z.url({ protocol: /^https?$/ }).optional(),
+        scenario: z.string().min(1).default('sigil'),
+        rate: z.number().int().min(RATE_RANGE.min).max(RATE_RANGE.max).default(50),
+        durationS: z.number().int().min(DURATION_RANGE_S.min).max(DURATION_RANGE_S.max).default(600),
+        segments: z.number().int().min(SEGMENTS_RANGE.min).max(SEGMENTS_RANGE.max).default(1),
+        healthPath: z.string().startsWith('/').default('/healthz'),
+        healthTimeoutS: z.number().int().min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
+    /** Targets a run may send load to; an empty list allows any host (local mode only). */
+    targetAllowlist: z.array(z.string().min(1)).default([]),
+    limits: z
+      .object({
+        maxRate: z.number().int().min(RATE_RANGE.min).max(RATE_RANGE.max).default(RATE_RANGE.max),
+        maxDurationS: z.number().int().min(DURATION_RANGE_S.min).max(DURATION_RANGE_S.max).default(DURATION_RANGE_S.max),
+        maxSegments: z.number().int().min(SEGMENTS_RANGE.min).max(SEGMENTS_RANGE.max).default(SEGMENTS_RANGE.max),
+      })
+      .strict()
+      .prefault({}),
+    /** Service-level objectives checked on every run besides the script's thresholds. */
+    slo: z
+      .object({
+        p99Ms: z.number().positive().nullable().default(1500),
+        errorRate: z.number().min(0).max(1).nullable().default(0.01),
+      })
+      .strict()
+      .prefault({}),
+    /** Threshold overrides merged over the script's, per metric key. */
+    thresholds: ThresholdMapSchema.default({}),
+    warmup: z
+      .object({
+        fraction: z.number().min(0).max(0.5).default(0.1),
+        minS: z.number().int().nonnegative().default(60),
+      })
+      .strict()
+      .prefault({}),
+    drift: z
+      .object({
+        /** Significance level of the Mann–Kendall test. */
+        alpha: z.number().gt(0).lt(0.5).default(0.01),
+        /** Relative growth of p95/p99 (last quarter over first) that counts as drift. */
+        latencyRelativeTolerance: z.number().positive().default(0.25),
+        /** Absolute floor in ms, so sub-millisecond noise never counts as drift. */
+        latencyAbsoluteToleranceMs: z.number().nonnegative().default(5),
+        /** Absolute rise of the error rate (last quarter minus first) that counts as drift. */
+        errorRateTolerance: z.number().positive().default(0.01),
+        minPoints: z.number().int().min(4).default(6),
+      })
+      .strict()
+      .prefault({}),
+    leak: z
+      .object({
+        alpha: z.number().gt(0).lt(0.5).default(0.01),
+        minPoints: z.number().int().min(4).default(6),
+      })
+      .strict()
+      .prefault({}),
+    probe: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Full URL; by default the target's origin plus `/metrics`. */
+        url: z.url({ protocol: /^https?$/ }).optional(),
+        path: z.string().startsWith('/').default('/metrics'),
+        intervalS: z.number().min(1).max(300).default(5),
+        timeoutMs: z.number().int().min(100).max(60_000).default(2000),
+        series: z.array(ProbeSeriesSchema).default(DEFAULT_PROBE_SERIES as ProbeSeries[]),
+      })
+      .strict()
+      .prefault({}),
+    abort: z
+      .array(AbortRuleSchema)
+      .default([{ metric: 'errorRate', above: 0.5, forS: 120, afterS: 30 }]),
+    windows: z
+      .object({
+        lengthS: z.literal(10).default(10),
+        /** A window closes this long after its end, so late points still land in it. */
+        graceS: z.number().min(1).max(60).default(3),
+        checkpointEveryS: z.number().int().min(10).max(600).default(60),
+        /** Distinct `name` tags kept apart; the rest fold into `other`. */
+        maxRequestNames: z.number().int().min(1).max(1000).default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** A segment that covered less than this share of the planned time makes the run INCOMPLETE. */
+    minCoverage: z.number().min(0).max(1).default(0.95),
+    /** A run whose achieved rate is this much short of the plan cannot PASS. */
+    maxLoadShortfall: z.number().min(0).max(1).default(0.05),
+    notify: z
+      .object({
+        mode: z.enum(['always', 'on-change', 'never']).default('always'),
+        reportBaseUrl: z.string().optional(),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type EnvConfig = z.infer<typeof EnvConfigSchema>;
+export type EnvConfigInput = z.input<typeof EnvConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly file: string | null,
+    readonly issues: string[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Formats zod issues as `field: message (got value)` lines. */
+export function describeIssues(error: z.ZodError, input: unknown): string[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    const value = valueAt(input, issue.path);
+    const shown = value === undefined ? 'missing' : JSON.stringify(value)?.slice(0, 120);
+    return `${field}: ${issue.message} (got ${shown})`;
+  });
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** Validates a parsed configuration document; `file` names it in the error. */
+export function parseEnvConfig(input: unknown, file: string | null): EnvConfig {
+  const result = EnvConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+
+  const issues = describeIssues(result.error, input);
+  const where = file ?? 'the environment configuration';
+  throw new ConfigError(
+    `Invalid configuration in ${where}:\n  ${issues.join('\n  ')}\nFix the fields above; docs/configuration.md lists every field with its range and default.`,
+    file,
+    issues,
+  );
+}
