@@ -97,6 +97,12 @@ export const EnvConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Non-secret variables passed to k6 (`__ENV`) besides the bundled-scenario contract,
+     * such as `TOKEN_URL` or `CLIENT_ID`. Secrets come from SOAK_TARGET_TOKEN and
+     * SOAK_TARGET_CLIENT_SECRET instead, so they never sit in a config file.
+     */
+    scenarioEnv: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'use upper-case letters, digits and underscores'), z.string()).default({}),
     /** Threshold overrides merged over the script's, per metric key. */
     thresholds: ThresholdMapSchema.default({}),
     warmup: z

@@ -32,8 +32,21 @@ export const RunIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'use letters, digits, dot, dash or underscore (at most 80)');
 
-/** Threshold expressions per metric key, in k6 syntax: `{ "http_req_duration{name:verify}": ["p(95)<800"] }`. */
-export const ThresholdMapSchema = z.record(z.string().min(1), z.array(z.string().min(1)));
+/**
+ * Threshold expressions per metric key, in the forms k6's `options.thresholds` takes:
+ * `{ "http_req_duration{name:verify}": ["p(95)<800", { threshold: "p(99)<1500", abortOnFail: true }] }`.
+ */
+export const ThresholdEntrySchema = z.union([
+  z.string().min(1),
+  z
+    .object({
+      threshold: z.string().min(1),
+      abortOnFail: z.boolean().optional(),
+      delayAbortEval: z.string().optional(),
+    })
+    .strict(),
+]);
+export const ThresholdMapSchema = z.record(z.string().min(1), z.array(ThresholdEntrySchema));
 export type ThresholdMap = z.infer<typeof ThresholdMapSchema>;
 
 /** What someone asks for: a scheduled night, `soak run --local`, `soak start` or a Lambda invoke. */

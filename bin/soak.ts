@@ -1,0 +1,207 @@
+/**
+ * The `soak` CLI. Every command takes `--env NAME` (default `local`) and, in local
+ * mode, `--results DIR` (default `./soak-results`). Exit codes: 0 PASS, 1 a failing
+ * verdict (FAIL, REGRESSION, LEAK_SUSPECTED, DRIFT), 2 invalid input, 3 INCOMPLETE,
+ * ERROR or STOPPED.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { FolderResultStore } from '../adapters/local/folder-store.js';
+import { InvalidRunDataError, RunNotFoundError, type StopRequest } from '../core/finalize.js';
+import { createLogger } from '../core/log.js';
+import { keys } from '../core/ports.js';
+import { RunIdSchema } from '../core/schemas.js';
+import { finalizeAndNotify, formatSummary, openInBrowser, readReport } from './commands/finalize.js';
+import { listRuns, runStatus } from './commands/list.js';
+import { runLocal, type RunLocalOptions } from './commands/run-local.js';
+import { ExitCode, exitCodeForVerdict, UsageError, type Io } from './io.js';
+
+const io: Io = { out: process.stdout, err: process.stderr };
+const log = createLogger({ base: { component: 'soak-cli' }, level: process.env.SOAK_LOG_LEVEL ?? 'warn' });
+
+function envOption(): Option {
+  return new Option('--env <name>', 'environment name; selects config/<name>.json').default('local');
+}
+
+function resultsOption(): Option {
+  return new Option('--results <dir>', 'local results folder, laid out like the bucket').default('./soak-results');
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function checkRunId(runId: string): string {
+  const parsed = RunIdSchema.safeParse(runId);
+  if (!parsed.success) throw new UsageError(`run id "${runId}" is invalid: ${parsed.error.issues[0]?.message}.`);
+  return runId;
+}
+
+async function handle(action: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await action();
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err.write(`soak: ${error.message}\n`);
+      process.exitCode = ExitCode.InvalidInput;
+      return;
+    }
+    if (error instanceof RunNotFoundError || error instanceof InvalidRunDataError) {
+      io.err.write(`soak: ${error.message}\n`);
+      process.exitCode = ExitCode.InvalidInput;
+      return;
+    }
+    io.err.write(`soak: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = ExitCode.NotJudged;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('soak')
+    .description('Run long k6 soak tests and report regressions, leaks and latency drift.')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run a soak test; with --local, on this machine with local k6 processes')
+    .option('--local', 'run on this machine (the only mode of `run`; `start` launches in AWS)')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--target <url>', 'base URL of the API under test, for example http://127.0.0.1:3000')
+    .option('--scenario <name|path>', 'bundled scenario name (a folder under scenarios/) or path to a k6 script')
+    .option('--rate <n>', 'iterations per second for bundled scenarios (1..100000; one request each)')
+    .option('--duration <d>', 'planned duration, for example 30m or 8h (10s..72h)')
+    .option('--segments <n>', 'k6 processes sharing the load through execution segments (1..64)')
+    .option('--health-path <path>', 'health endpoint polled before any load (default from config: /healthz)')
+    .option('--health-timeout <d>', 'how long to wait for the health endpoint, for example 60s')
+    .option('--config <file>', 'environment configuration file (default config/<env>.json)')
+    .option('--threshold <metric=expr>', 'extra threshold, repeatable, e.g. http_req_duration=p(99)<800', collect, [])
+    .option('--label <key=value>', 'label recorded with the run, repeatable', collect, [])
+    .option('--run-id <id>', 'run id to use instead of a generated one')
+    .option('--webhook <url>', 'Slack incoming-webhook URL (else SOAK_SLACK_WEBHOOK_URL; else the message is printed)')
+    .option('--dry-run', 'validate and print the plan without sending load')
+    .option('--json', 'print progress and the result as JSON lines')
+    .option('--open', 'open report.html when done')
+    .action((options: RunLocalOptions & { local?: boolean }) =>
+      handle(async () => {
+        if (!options.local) {
+          throw new UsageError('soak run needs --local (runs on this machine). To run in AWS, deploy the stack and use `soak start` or invoke the start-run Lambda (docs/deploy.md).');
+        }
+        return runLocal(options, io, log);
+      }),
+    );
+
+  program
+    .command('finalize')
+    .description('finalize a run again from its stored windows alone (after a crash, or to re-render)')
+    .argument('<runId>', 'the run to finalize')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--webhook <url>', 'Slack incoming-webhook URL for the notification')
+    .option('--json', 'print the result as JSON')
+    .option('--open', 'open report.html when done')
+    .action((runId: string, options: { env: string; results: string; webhook?: string; json?: boolean; open?: boolean }) =>
+      handle(async () => {
+        const store = new FolderResultStore(resolve(options.results));
+        return finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
+      }),
+    );
+
+  program
+    .command('report')
+    .description("print a finished run's summary")
+    .argument('<runId>', 'the run')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--json', 'print report.json as is')
+    .option('--open', 'open report.html in the default browser')
+    .action((runId: string, options: { env: string; results: string; json?: boolean; open?: boolean }) =>
+      handle(async () => {
+        const store = new FolderResultStore(resolve(options.results));
+        const report = await readReport(store, options.env, checkRunId(runId));
+        const htmlPath = resolve(options.results, keys.reportHtml(options.env, runId));
+        io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report, htmlPath));
+        if (options.open) openInBrowser(htmlPath, io);
+        return exitCodeForVerdict(report.verdict);
+      }),
+    );
+
+  program
+    .command('notify')
+    .description("send a finished run's message again (Slack webhook, or print it)")
+    .argument('<runId>', 'the run')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--webhook <url>', 'Slack incoming-webhook URL (else SOAK_SLACK_WEBHOOK_URL)')
+    .action((runId: string, options: { env: string; results: string; webhook?: string }) =>
+      handle(async () => {
+        const store = new FolderResultStore(resolve(options.results));
+        await readReport(store, options.env, checkRunId(runId));
+        return finalizeAndNotify({ store, env: options.env, runId, io, log, webhook: options.webhook, forceNotify: true });
+      }),
+    );
+
+  program
+    .command('list')
+    .description('list the runs of an environment, newest first')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--json', 'print JSON')
+    .action((options: { env: string; results: string; json?: boolean }) =>
+      handle(() => listRuns(new FolderResultStore(resolve(options.results)), options.env, io, options.json ?? false)),
+    );
+
+  program
+    .command('status')
+    .description("show a run's state: segments, windows stored, verdict when finalized")
+    .argument('<runId>', 'the run')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--json', 'print JSON')
+    .action((runId: string, options: { env: string; results: string; json?: boolean }) =>
+      handle(() => runStatus(new FolderResultStore(resolve(options.results)), options.env, checkRunId(runId), io, options.json ?? false)),
+    );
+
+  program
+    .command('stop')
+    .description('stop every segment of a running local run; it is finalized as STOPPED')
+    .argument('<runId>', 'the run')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--reason <text>', 'why, recorded in the report', 'stopped with soak stop')
+    .action((runId: string, options: { env: string; results: string; reason: string }) =>
+      handle(async () => {
+        const store = new FolderResultStore(resolve(options.results));
+        if ((await store.get(keys.manifest(options.env, checkRunId(runId)))) === undefined) {
+          throw new UsageError(`No run "${runId}" in env "${options.env}" under ${store.root}.`);
+        }
+        const stop: StopRequest = { kind: 'person', reason: options.reason, atMs: Date.now() };
+        const created = await store.putIfAbsent(keys.stopRequest(options.env, runId), JSON.stringify(stop), 'application/json');
+        io.out.write(
+          created
+            ? `Stop requested for ${runId}: each segment stops within about 10 s, then the run is finalized as STOPPED.\n`
+            : `A stop was already requested for ${runId}.\n`,
+        );
+        return ExitCode.Pass;
+      }),
+    );
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with code 0; usage errors (unknown option, missing argument) with 2.
+      process.exitCode = error.exitCode === 0 ? 0 : ExitCode.InvalidInput;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main();

@@ -1,0 +1,431 @@
+/**
+ * Finalize: from the stored manifest, segment results and window checkpoints alone,
+ * merge every segment, evaluate thresholds and SLOs, run the analyses, decide the
+ * verdict, and write report.json, report.html, message.json and the history entry.
+ *
+ * The same function runs in the CLI (`soak run --local`, `soak finalize`) and in the
+ * finish-run Lambda. A create-only `finalized.json` marker makes the first finalizer
+ * the one that notifies; later calls rewrite the same report and notify nobody.
+ */
+import { analyzeDrift, analyzeLeaks, warmupSeconds } from './analysis.js';
+import { decodeWindows } from './checkpoint.js';
+import { parseEnvConfig, type EnvConfig } from './config.js';
+import { LogEvent } from './log.js';
+import { rollup, totalOf, WindowMerger, type MergedWindow } from './merge.js';
+import { keys, type Log, type ResultStore } from './ports.js';
+import { toJsonAggregate } from './aggregates.js';
+import {
+  analyzeLoad,
+  buildSeries,
+  errorRateOf,
+  judgeSegments,
+  latencySummary,
+  summarizeSegments,
+  type SegmentView,
+} from './report-build.js';
+import { REPORT_SCHEMA_VERSION, RunReportSchema, type Reason, type RunReport, type SeriesAnalysis } from './report-schema.js';
+import { RunManifestSchema, SegmentResultSchema, type MetricAggregate, type RunManifest, type SegmentResult } from './schemas.js';
+import { evaluateThresholds, normalizeThresholds, type ThresholdDefinition } from './thresholds.js';
+import { decideVerdict, sortReasons } from './verdict.js';
+
+export class RunNotFoundError extends Error {
+  constructor(
+    readonly env: string,
+    readonly runId: string,
+    location: string,
+  ) {
+    super(`No run "${runId}" in env "${env}" at ${location}: runs/${env}/${runId}/manifest.json does not exist. List runs with \`soak list --env ${env}\`.`);
+    this.name = 'RunNotFoundError';
+  }
+}
+
+export class InvalidRunDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRunDataError';
+  }
+}
+
+/** A fault recorded before any segment ran, such as an unreachable target. */
+export interface RunError {
+  code: string;
+  message: string;
+  atMs: number;
+}
+
+/** Written by `soak stop`, by an abort rule or by the CLI's signal handler. */
+export interface StopRequest {
+  kind: 'person' | 'abort-rule' | 'abort-threshold' | 'deadline';
+  reason: string;
+  atMs: number;
+}
+
+export interface FinalizeDeps {
+  store: ResultStore;
+  log: Log;
+  /** Renders report.html; finalize writes no HTML without it. */
+  renderHtml?: (report: RunReport) => string;
+  buildMessage?: (report: RunReport) => unknown;
+  nowMs?: () => number;
+}
+
+export interface FinalizeOutcome {
+  report: RunReport;
+  /** True for the first finalizer of the run, the one that should notify. */
+  first: boolean;
+  keys: { report: string; html: string | null; message: string | null };
+}
+
+const SLO_LATENCY_KEY = 'http_req_duration{expected_response:true}';
+
+/** Metric keys every run aggregates apart, whatever the script declares. */
+export const ALWAYS_FILTERED_KEYS = [SLO_LATENCY_KEY];
+
+async function readJson(store: ResultStore, key: string): Promise<unknown | undefined> {
+  const bytes = await store.get(key);
+  if (bytes === undefined) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw new InvalidRunDataError(`${key} in ${store.location} is not valid JSON. The file is damaged; restore it or delete it to finalize without it.`);
+  }
+}
+
+export async function readManifest(store: ResultStore, env: string, runId: string): Promise<RunManifest> {
+  const raw = await readJson(store, keys.manifest(env, runId));
+  if (raw === undefined) throw new RunNotFoundError(env, runId, store.location);
+  const parsed = RunManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidRunDataError(
+      `runs/${env}/${runId}/manifest.json in ${store.location} is not a soak-runner manifest (${issue?.path.join('.')}: ${issue?.message}).`,
+    );
+  }
+  return parsed.data;
+}
+
+interface CollectedRun {
+  merger: WindowMerger;
+  results: Map<number, SegmentResult>;
+  perSegment: Map<number, { windows: number; requests: number; firstMs: number | null; lastEndMs: number | null }>;
+  notes: string[];
+}
+
+async function collect(store: ResultStore, manifest: RunManifest, log: Log): Promise<CollectedRun> {
+  const merger = new WindowMerger();
+  const results = new Map<number, SegmentResult>();
+  const perSegment = new Map<number, { windows: number; requests: number; firstMs: number | null; lastEndMs: number | null }>();
+  const notes: string[] = [];
+
+  for (const plan of manifest.segments) {
+    const rawResult = await readJson(store, keys.segmentResult(manifest.env, manifest.runId, plan.index));
+    if (rawResult !== undefined) {
+      const parsed = SegmentResultSchema.safeParse(rawResult);
+      if (parsed.success) results.set(plan.index, parsed.data);
+      else notes.push(`Segment ${plan.index} wrote a result.json that is not valid; it was ignored.`);
+    }
+
+    const stats = { windows: 0, requests: 0, firstMs: null as number | null, lastEndMs: null as number | null };
+    for (const key of await store.list(keys.windowsPrefix(manifest.env, manifest.runId, plan.index))) {
+      if (!key.endsWith('.ndjson.gz')) continue;
+      const bytes = await store.get(key);
+      if (bytes === undefined) continue;
+      let records;
+      try {
+        records = decodeWindows(bytes, key);
+      } catch (error) {
+        notes.push(`Checkpoint ${key} could not be read and was skipped: ${(error as Error).message}`);
+        log.warn('damaged checkpoint skipped', { key, error });
+        continue;
+      }
+      for (const record of records) {
+        merger.add(record);
+        stats.windows += 1;
+        stats.requests += record.requests.ok + record.requests.failed;
+        stats.firstMs = stats.firstMs === null ? record.startMs : Math.min(stats.firstMs, record.startMs);
+        const end = record.startMs + record.lengthMs;
+        stats.lastEndMs = stats.lastEndMs === null ? end : Math.max(stats.lastEndMs, end);
+      }
+    }
+    perSegment.set(plan.index, stats);
+  }
+  if (merger.duplicates > 0) notes.push(`${merger.duplicates} windows were stored twice (retried checkpoints) and counted once.`);
+  return { merger, results, perSegment, notes };
+}
+
+function aggregatesOf(window: MergedWindow): Record<string, MetricAggregate> {
+  return Object.fromEntries([...window.metrics].map(([key, aggregate]) => [key, toJsonAggregate(aggregate)]));
+}
+
+function thresholdDefinitions(manifest: RunManifest, config: EnvConfig, notes: string[]): ThresholdDefinition[] {
+  const definitions: ThresholdDefinition[] = [];
+  try {
+    definitions.push(...normalizeThresholds(manifest.thresholds, 'script'));
+  } catch (error) {
+    notes.push(`The thresholds could not be read: ${(error as Error).message}`);
+  }
+  const slo: Record<string, string[]> = {};
+  if (config.slo.p99Ms !== null) slo[SLO_LATENCY_KEY] = [`p(99)<${config.slo.p99Ms}`];
+  if (config.slo.errorRate !== null) slo.http_req_failed = [`rate<${config.slo.errorRate}`];
+  definitions.push(...normalizeThresholds(slo, 'slo'));
+  return definitions;
+}
+
+function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: StopRequest | null): Reason[] {
+  const reasons: Reason[] = [];
+  for (const view of views) {
+    const result = view.result;
+    const coverage = view.coverage === null ? 'unknown' : `${(view.coverage * 100).toFixed(0)} %`;
+    if (result === null) {
+      reasons.push({
+        code: 'SEGMENT_MISSING',
+        verdict: 'INCOMPLETE',
+        message: `Segment ${view.index} (${view.executionSegment}) never reported a result; its windows cover ${coverage} of the planned time.`,
+      });
+      continue;
+    }
+    switch (result.stopReason) {
+      case 'script-error':
+      case 'config-error':
+      case 'aborted-by-script':
+      case 'k6-not-found':
+        reasons.push({ code: 'SCRIPT_ERROR', verdict: 'ERROR', message: `Segment ${view.index}: ${result.detail}.` });
+        break;
+      case 'runner-error':
+        reasons.push({
+          code: result.detail.startsWith('target unavailable') ? 'TARGET_UNAVAILABLE' : 'RUNNER_ERROR',
+          verdict: 'ERROR',
+          message: `Segment ${view.index}: ${result.detail}.`,
+        });
+        break;
+      case 'killed':
+      case 'k6-error':
+        reasons.push({
+          code: 'SEGMENT_DIED',
+          verdict: 'INCOMPLETE',
+          message: `Segment ${view.index} (${view.executionSegment}) stopped early: ${result.detail}; exit code ${result.k6ExitCode ?? result.k6Signal ?? 'none'}, coverage ${coverage}.`,
+        });
+        break;
+      case 'stopped':
+        if (stop === null) {
+          reasons.push({
+            code: 'SEGMENT_STOPPED',
+            verdict: 'INCOMPLETE',
+            message: `Segment ${view.index} (${view.executionSegment}) was stopped from outside (${result.detail}) after covering ${coverage} of the planned time.`,
+          });
+        }
+        break;
+      case 'completed':
+        if ((view.coverage ?? 0) < config.minCoverage) {
+          reasons.push({
+            code: 'SEGMENT_SHORT',
+            verdict: 'INCOMPLETE',
+            message: `Segment ${view.index} (${view.executionSegment}) covered ${coverage} of the planned time, less than the required ${(config.minCoverage * 100).toFixed(0)} %.`,
+          });
+        }
+        break;
+    }
+  }
+  return reasons;
+}
+
+function analysisReasons(analyses: readonly SeriesAnalysis[], verdict: 'DRIFT' | 'LEAK_SUSPECTED', code: string): Reason[] {
+  return analyses
+    .filter((analysis) => analysis.status === 'flagged')
+    .map((analysis) => ({ code: `${code}_${analysis.series.toUpperCase()}`, verdict, message: analysis.message }));
+}
+
+function thresholdReasons(thresholds: RunReport['thresholds']): Reason[] {
+  return thresholds
+    .filter((threshold) => threshold.passed === false)
+    .map((threshold) => ({
+      code: threshold.source === 'slo' ? 'SLO_FAILED' : 'THRESHOLD_FAILED',
+      verdict: 'FAIL' as const,
+      message: `${threshold.source === 'slo' ? 'SLO' : 'Threshold'} ${threshold.metric} ${threshold.expression} failed: observed ${formatObserved(threshold.observed)}${threshold.failedMinutes > 0 ? `, failing in ${threshold.failedMinutes} minutes` : ''}.`,
+    }));
+}
+
+function formatObserved(value: number | null): string {
+  if (value === null) return 'no value';
+  return Number(value.toPrecision(4)).toString();
+}
+
+/** Builds the report from what the store holds; pure apart from reading the store. */
+export async function buildReport(store: ResultStore, env: string, runId: string, log: Log): Promise<RunReport> {
+  const manifest = await readManifest(store, env, runId);
+  const config = parseEnvConfig(manifest.config, `the manifest of run ${runId}`);
+  const collected = await collect(store, manifest, log);
+  const notes = [...collected.notes];
+  const runError = (await readJson(store, `${keys.run(env, runId)}run-error.json`)) as RunError | undefined;
+  const stop = (await readJson(store, keys.stopRequest(env, runId))) as StopRequest | undefined;
+
+  const windows = collected.merger.windows();
+  const minutes = rollup(windows);
+  const total = totalOf(windows);
+  const views = judgeSegments(manifest, collected.results, collected.perSegment);
+  const coveredS = Math.max(0, ...views.map((view) => view.coveredS));
+  const runStartMs = windows[0]?.startMs ?? manifest.createdAtMs;
+  const runEndMs = windows.length > 0 ? windows[windows.length - 1]!.startMs + windows[windows.length - 1]!.lengthMs : null;
+
+  const series = buildSeries(minutes, config);
+  const warmupS = warmupSeconds(manifest.request.durationS, config.warmup);
+  const drift = analyzeDrift(series, { runStartMs, warmupS, drift: config.drift });
+  const leaks = analyzeLeaks(series, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
+
+  const thresholds = evaluateThresholds(thresholdDefinitions(manifest, config, notes), {
+    merged: aggregatesOf(total),
+    durationS: coveredS,
+    perMinute: minutes.map((minute) => ({ metrics: aggregatesOf(minute), durationS: minute.lengthMs / 1000 })),
+  });
+  const load = analyzeLoad({ manifest, config, total, windows, coveredS });
+
+  const reasons: Reason[] = [];
+  if (runError) reasons.push({ code: runError.code, verdict: 'ERROR', message: runError.message });
+  reasons.push(...segmentReasons(views, config, stop ?? null));
+
+  const { ok, failed } = total.requests;
+  if (!runError && ok + failed === 0 && windows.length === 0) {
+    reasons.push({ code: 'NO_DATA', verdict: 'ERROR', message: 'No segment stored any sample: k6 never ran, or every checkpoint was lost.' });
+  } else if (ok === 0 && failed > 0) {
+    reasons.push({
+      code: 'NO_RESPONSE',
+      verdict: 'ERROR',
+      message: `No request ever succeeded: all ${failed} requests failed (${describeFailures(total)}). The target never answered.`,
+    });
+  }
+  if (total.generator.scriptExceptions > 0 && total.iterations > 0 && total.generator.scriptExceptions > total.iterations / 2) {
+    reasons.push({
+      code: 'SCRIPT_EXCEPTIONS',
+      verdict: 'ERROR',
+      message: `The script threw on most iterations (${total.generator.scriptExceptions} exceptions in ${total.iterations} iterations).`,
+    });
+  } else if (total.generator.scriptExceptions > 0) {
+    notes.push(`The script threw ${total.generator.scriptExceptions} exceptions in ${total.iterations} iterations; k6 logged them to stderr (segment logs).`);
+  }
+  if (stop?.kind === 'person') reasons.push({ code: 'STOPPED', verdict: 'STOPPED', message: `Stopped by a person: ${stop.reason}.` });
+  if (stop && stop.kind !== 'person') reasons.push({ code: 'ABORTED', verdict: 'FAIL', message: stop.reason });
+
+  // A short run stopped on purpose is explained by the stop, not by its load.
+  if (!stop) reasons.push(...load.reasons);
+  reasons.push(...thresholdReasons(thresholds));
+  reasons.push(...analysisReasons(leaks, 'LEAK_SUSPECTED', 'LEAK'));
+  reasons.push(...analysisReasons(drift, 'DRIFT', 'DRIFT'));
+  if (total.generator.unparsableLines > 0 || total.generator.unknownMetricPoints > 0 || total.generator.latePoints > 0) {
+    notes.push(
+      `k6 stream: ${total.generator.unparsableLines} unparsable lines, ${total.generator.unknownMetricPoints} points of undeclared metrics, ${total.generator.latePoints} points after their window closed (counted, not aggregated).`,
+    );
+  }
+  if (total.generator.probeFailures > 0) notes.push(`${total.generator.probeFailures} target probes failed; they are gaps in the probe series.`);
+
+  const sorted = sortReasons(reasons);
+  const byName = [...total.requestsByName].map(([name, requests]) => ({
+    name,
+    requests: requests.ok + requests.failed,
+    failed: requests.failed,
+    p95: requests.okLatency.quantile(0.95),
+    p99: requests.okLatency.quantile(0.99),
+  }));
+  const results = [...collected.results.values()];
+
+  const report: RunReport = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    runId,
+    env,
+    scenario: manifest.scenario.name,
+    scenarioHash: manifest.scenario.hash,
+    target: manifest.request.target,
+    labels: manifest.request.labels,
+    startedAt: windows.length > 0 ? new Date(runStartMs).toISOString() : null,
+    endedAt: runEndMs === null ? null : new Date(runEndMs).toISOString(),
+    plannedDurationS: manifest.request.durationS,
+    k6Version: results.find((result) => result.k6Version !== null)?.k6Version ?? null,
+    verdict: decideVerdict(sorted),
+    reasons: sorted,
+    requests: {
+      total: ok + failed,
+      failed,
+      errorRate: errorRateOf(ok, failed),
+      failures: { ...total.failures },
+      statuses: { ...total.statuses },
+    },
+    latencyMs: latencySummary(total.requests.okLatency),
+    byName: byName.sort((a, b) => b.requests - a.requests),
+    checks: {
+      passes: total.checks.passes,
+      fails: total.checks.fails,
+      rate: errorRateOf(total.checks.fails, total.checks.passes),
+    },
+    load: load.load,
+    segments: summarizeSegments(views, config.minCoverage),
+    series,
+    thresholds,
+    analyses: { warmupS, drift, leaks, regression: null },
+    notes,
+    links: {},
+  };
+  return RunReportSchema.parse(report);
+}
+
+function describeFailures(total: MergedWindow): string {
+  return Object.entries(total.failures)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ');
+}
+
+/** Summary kept per finished run under history/, for baselines of later runs. */
+export function historyEntry(report: RunReport, manifest: RunManifest) {
+  const probeSlopes = Object.fromEntries(report.analyses.leaks.map((analysis) => [analysis.series, analysis.growthPerHour]));
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    runId: report.runId,
+    env: report.env,
+    scenario: report.scenario,
+    scenarioHash: report.scenarioHash,
+    k6Version: report.k6Version,
+    startedAt: report.startedAt,
+    endedAt: report.endedAt,
+    verdict: report.verdict,
+    rate: manifest.request.rate,
+    durationS: manifest.request.durationS,
+    labels: report.labels,
+    p50: report.latencyMs.p50,
+    p95: report.latencyMs.p95,
+    p99: report.latencyMs.p99,
+    errorRate: report.requests.errorRate,
+    achievedRate: report.load.achievedRate,
+    probeSlopes,
+  };
+}
+
+export async function finalizeRun(deps: FinalizeDeps, env: string, runId: string): Promise<FinalizeOutcome> {
+  const { store } = deps;
+  const now = deps.nowMs ?? Date.now;
+  const log = deps.log.child({ runId, env });
+  const manifest = await readManifest(store, env, runId);
+  const report = await buildReport(store, env, runId, log);
+
+  const reportKey = keys.report(env, runId);
+  await store.put(reportKey, `${JSON.stringify(report, null, 2)}\n`, 'application/json');
+
+  let htmlKey: string | null = null;
+  if (deps.renderHtml) {
+    htmlKey = keys.reportHtml(env, runId);
+    await store.put(htmlKey, deps.renderHtml(report), 'text/html; charset=utf-8');
+  }
+  let messageKey: string | null = null;
+  if (deps.buildMessage) {
+    messageKey = keys.message(env, runId);
+    await store.put(messageKey, `${JSON.stringify(deps.buildMessage(report), null, 2)}\n`, 'application/json');
+  }
+  await store.put(keys.history(env, manifest.scenario.name, runId), `${JSON.stringify(historyEntry(report, manifest))}\n`, 'application/json');
+
+  const first = await store.putIfAbsent(
+    keys.finalized(env, runId),
+    JSON.stringify({ atMs: now(), verdict: report.verdict }),
+    'application/json',
+  );
+  log.info('run finalized', { event: LogEvent.RunFinalized, verdict: report.verdict, first, reasons: report.reasons.map((reason) => reason.code) });
+  return { report, first, keys: { report: reportKey, html: htmlKey, message: messageKey } };
+}
+

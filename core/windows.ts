@@ -1,0 +1,421 @@
+/**
+ * Aggregation of one segment's k6 samples into windows aligned to UTC multiples of
+ * the window length. Each point lands in the window of its own timestamp; a window
+ * closes once the clock passes its end plus a grace period, and points that arrive
+ * for a closed window are counted as late instead of reopening it.
+ */
+import {
+  addSample,
+  createAggregate,
+  createRequests,
+  requestsToJson,
+  toJsonAggregate,
+  type MutableAggregate,
+  type MutableRequests,
+} from './aggregates.js';
+import { parseLine, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
+import { FAILURE_KINDS, SCHEMA_VERSION, type FailureCounts, type ProbeAggregate, type WindowRecord } from './schemas.js';
+
+export const OTHER_NAME = 'other';
+
+/** A threshold key such as `http_req_duration{name:verify}`, split into metric and tags. */
+export interface TagFilter {
+  key: string;
+  metric: string;
+  tags: Record<string, string>;
+}
+
+/** Splits `metric{tag:value,tag2:value2}` into its parts; a key without braces has no tags. */
+export function parseMetricKey(key: string): TagFilter {
+  const brace = key.indexOf('{');
+  if (brace < 0 || !key.endsWith('}')) return { key, metric: key, tags: {} };
+
+  const tags: Record<string, string> = {};
+  for (const pair of key.slice(brace + 1, -1).split(',')) {
+    const colon = pair.indexOf(':');
+    if (colon <= 0) continue;
+    tags[pair.slice(0, colon).trim()] = pair.slice(colon + 1).trim();
+  }
+  return { key, metric: key.slice(0, brace), tags };
+}
+
+interface TagInfo {
+  tags: Tags;
+  name: string | undefined;
+  /** Undefined for points that are not HTTP requests. */
+  failed: boolean | undefined;
+  failureKind: (typeof FAILURE_KINDS)[number] | undefined;
+  status: string | undefined;
+  /** Matching filter keys per metric name, computed on first use. */
+  filterKeys: Map<string, string[]>;
+}
+
+interface WindowState {
+  startMs: number;
+  metrics: Map<string, MutableAggregate>;
+  requests: MutableRequests;
+  requestsByName: Map<string, MutableRequests>;
+  failures: FailureCounts;
+  statuses: Record<string, number>;
+  checks: { passes: number; fails: number };
+  iterations: number;
+  droppedIterations: number;
+  vus: number | null;
+  vusMax: number | null;
+  dataSentBytes: number;
+  dataReceivedBytes: number;
+  probes: Map<string, ProbeAggregate>;
+  generator: WindowRecord['generator'];
+}
+
+export interface WindowAggregatorOptions {
+  runId: string;
+  segment: number;
+  lengthMs?: number;
+  graceMs?: number;
+  /** Threshold keys with tag filters (from `k6 inspect`), aggregated apart. */
+  filters?: string[];
+  /** Distinct `name` tag values kept apart before the rest fold into `other`. */
+  maxRequestNames?: number;
+  /** Distinct metrics kept before unknown ones are only counted. */
+  maxMetrics?: number;
+}
+
+/** Classifies a failed HTTP request by k6's `status` and `error_code` tags. */
+export function classifyFailure(status: string | undefined, errorCode: string | undefined): (typeof FAILURE_KINDS)[number] {
+  const code = Number(status);
+  if (code >= 400 && code < 500) return 'status4xx';
+  if (code >= 500 && code < 600) return 'status5xx';
+
+  // k6 error codes: 1050 request timeout, 1211 dial timeout, 11xx DNS, 12xx TCP.
+  const error = Number(errorCode);
+  if (error === 1050 || error === 1211) return 'timeout';
+  if (error >= 1100 && error < 1300) return 'connection';
+  return 'otherTransport';
+}
+
+export class WindowAggregator {
+  readonly runId: string;
+  readonly segment: number;
+  readonly lengthMs: number;
+  readonly graceMs: number;
+  readonly #filters: TagFilter[];
+  readonly #maxRequestNames: number;
+  readonly #maxMetrics: number;
+
+  readonly #definitions = new Map<string, K6MetricDefinition>();
+  readonly #tagCache = new Map<string, TagInfo>();
+  readonly #windows = new Map<number, WindowState>();
+  readonly #knownNames = new Set<string>();
+  /** Every window start before this is closed. */
+  #closedBefore = -Infinity;
+  #pendingLate = 0;
+
+  firstPointMs: number | null = null;
+  lastPointMs: number | null = null;
+  points = 0;
+  /** Wall-clock lag of the newest point seen in the current chunk. */
+  #lagMs: number | null = null;
+
+  constructor(options: WindowAggregatorOptions) {
+    this.runId = options.runId;
+    this.segment = options.segment;
+    this.lengthMs = options.lengthMs ?? 10_000;
+    this.graceMs = options.graceMs ?? 3_000;
+    this.#filters = (options.filters ?? []).map(parseMetricKey).filter((filter) => Object.keys(filter.tags).length > 0);
+    this.#maxRequestNames = options.maxRequestNames ?? 50;
+    this.#maxMetrics = options.maxMetrics ?? 200;
+  }
+
+  get openWindowCount(): number {
+    return this.#windows.size;
+  }
+
+  windowStart(timeMs: number): number {
+    return Math.floor(timeMs / this.lengthMs) * this.lengthMs;
+  }
+
+  /** Parses and aggregates one line of k6's JSON stream. */
+  addLine(line: string): void {
+    const parsed = parseLine(line);
+    if (parsed.kind === 'metric') {
+      this.addDefinition(parsed.definition);
+    } else if (parsed.kind === 'point') {
+      this.addPoint(parsed.point.metric, parsed.point.timeMs, parsed.point.value, parsed.point.tagsJson);
+    } else {
+      this.noteUnparsable();
+    }
+  }
+
+  addDefinition(definition: K6MetricDefinition): void {
+    if (!this.#definitions.has(definition.name) && this.#definitions.size >= this.#maxMetrics) return;
+    this.#definitions.set(definition.name, definition);
+  }
+
+  noteUnparsable(nowMs = Date.now()): void {
+    this.#windowFor(Math.max(nowMs, this.#closedBefore)).generator.unparsableLines += 1;
+  }
+
+  noteScriptException(nowMs = Date.now()): void {
+    this.#windowFor(Math.max(nowMs, this.#closedBefore)).generator.scriptExceptions += 1;
+  }
+
+  noteProbeFailure(nowMs = Date.now()): void {
+    this.#windowFor(Math.max(nowMs, this.#closedBefore)).generator.probeFailures += 1;
+  }
+
+  /** Records the newest point's lag behind the wall clock, once per stream chunk. */
+  noteStreamLag(nowMs = Date.now()): void {
+    if (this.lastPointMs === null) return;
+    const lag = Math.max(0, nowMs - this.lastPointMs);
+    this.#lagMs = lag;
+    const window = this.#windowFor(Math.max(nowMs, this.#closedBefore));
+    window.generator.streamLagMsMax = Math.max(window.generator.streamLagMsMax ?? 0, lag);
+  }
+
+  get streamLagMs(): number | null {
+    return this.#lagMs;
+  }
+
+  /** Adds CPU seconds used by k6 and the runner since the previous call. */
+  noteCpu(k6CpuS: number | null, runnerCpuS: number | null, nowMs = Date.now()): void {
+    const generator = this.#windowFor(Math.max(nowMs, this.#closedBefore)).generator;
+    if (k6CpuS !== null) generator.k6CpuS = (generator.k6CpuS ?? 0) + k6CpuS;
+    if (runnerCpuS !== null) generator.runnerCpuS = (generator.runnerCpuS ?? 0) + runnerCpuS;
+  }
+
+  addProbe(name: string, value: number, timeMs: number): void {
+    if (!Number.isFinite(value)) return;
+    const window = this.#windowFor(Math.max(timeMs, this.#closedBefore));
+    const current = window.probes.get(name);
+    if (current === undefined) {
+      window.probes.set(name, { samples: 1, min: value, max: value, last: value });
+      return;
+    }
+    current.samples += 1;
+    current.min = Math.min(current.min, value);
+    current.max = Math.max(current.max, value);
+    current.last = value;
+  }
+
+  addPoint(metric: string, timeMs: number, value: number, tagsJson: string): void {
+    const start = this.windowStart(timeMs);
+    if (start < this.#closedBefore) {
+      this.#pendingLate += 1;
+      return;
+    }
+    if (this.firstPointMs === null || timeMs < this.firstPointMs) this.firstPointMs = timeMs;
+    if (this.lastPointMs === null || timeMs > this.lastPointMs) this.lastPointMs = timeMs;
+    this.points += 1;
+
+    const window = this.#windowFor(start);
+    const definition = this.#definitions.get(metric);
+    if (definition === undefined) {
+      window.generator.unknownMetricPoints += 1;
+      return;
+    }
+
+    const info = this.#tagInfo(tagsJson);
+    this.#addToMetric(window.metrics, metric, definition.type, value);
+    for (const key of this.#filterKeys(info, metric)) this.#addToMetric(window.metrics, key, definition.type, value);
+
+    switch (metric) {
+      case 'http_req_duration':
+        this.#addRequest(window, info, value);
+        break;
+      case 'checks':
+        if (value !== 0) window.checks.passes += 1;
+        else window.checks.fails += 1;
+        break;
+      case 'iterations':
+        window.iterations += value;
+        break;
+      case 'dropped_iterations':
+        window.droppedIterations += value;
+        break;
+      case 'vus':
+        window.vus = Math.max(window.vus ?? 0, value);
+        break;
+      case 'vus_max':
+        window.vusMax = Math.max(window.vusMax ?? 0, value);
+        break;
+      case 'data_sent':
+        window.dataSentBytes += value;
+        break;
+      case 'data_received':
+        window.dataReceivedBytes += value;
+        break;
+    }
+  }
+
+  /** Closes and returns every window whose end plus grace is at or before `nowMs`. */
+  closeUpTo(nowMs: number): WindowRecord[] {
+    const limit = this.windowStart(nowMs - this.graceMs - this.lengthMs) + this.lengthMs;
+    return this.#closeBefore(limit);
+  }
+
+  /** Closes and returns every open window, at the end of the stream. */
+  closeAll(): WindowRecord[] {
+    return this.#closeBefore(Infinity);
+  }
+
+  #closeBefore(limit: number): WindowRecord[] {
+    const starts = [...this.#windows.keys()].filter((start) => start < limit).sort((a, b) => a - b);
+    const closed = starts.map((start) => {
+      const record = this.#toRecord(this.#windows.get(start)!);
+      this.#windows.delete(start);
+      return record;
+    });
+    if (limit > this.#closedBefore) this.#closedBefore = limit;
+
+    // Late points are reported in the last window closed now, or the next one to open.
+    if (this.#pendingLate > 0 && closed.length > 0) {
+      closed[closed.length - 1]!.generator.latePoints += this.#pendingLate;
+      this.#pendingLate = 0;
+    }
+    return closed;
+  }
+
+  #windowFor(start: number): WindowState {
+    const aligned = this.windowStart(start);
+    let window = this.#windows.get(aligned);
+    if (window === undefined) {
+      window = {
+        startMs: aligned,
+        metrics: new Map(),
+        requests: createRequests(),
+        requestsByName: new Map(),
+        failures: { status4xx: 0, status5xx: 0, timeout: 0, connection: 0, otherTransport: 0 },
+        statuses: {},
+        checks: { passes: 0, fails: 0 },
+        iterations: 0,
+        droppedIterations: 0,
+        vus: null,
+        vusMax: null,
+        dataSentBytes: 0,
+        dataReceivedBytes: 0,
+        probes: new Map(),
+        generator: {
+          k6CpuS: null,
+          runnerCpuS: null,
+          streamLagMsMax: null,
+          latePoints: 0,
+          unparsableLines: 0,
+          unknownMetricPoints: 0,
+          scriptExceptions: 0,
+          probeFailures: 0,
+        },
+      };
+      this.#windows.set(aligned, window);
+    }
+    return window;
+  }
+
+  #addToMetric(metrics: Map<string, MutableAggregate>, key: string, type: K6MetricType, value: number): void {
+    let aggregate = metrics.get(key);
+    if (aggregate === undefined) {
+      aggregate = createAggregate(type);
+      metrics.set(key, aggregate);
+    }
+    addSample(aggregate, value);
+  }
+
+  #addRequest(window: WindowState, info: TagInfo, durationMs: number): void {
+    const failed = info.failed ?? false;
+    const name = this.#requestName(info.name);
+    let byName = window.requestsByName.get(name);
+    if (byName === undefined) {
+      byName = createRequests();
+      window.requestsByName.set(name, byName);
+    }
+
+    for (const requests of [window.requests, byName]) {
+      if (failed) {
+        requests.failed += 1;
+        requests.failedLatency.record(durationMs);
+      } else {
+        requests.ok += 1;
+        requests.okLatency.record(durationMs);
+      }
+    }
+    if (failed && info.failureKind !== undefined) window.failures[info.failureKind] += 1;
+    const status = info.status ?? 'none';
+    window.statuses[status] = (window.statuses[status] ?? 0) + 1;
+  }
+
+  #requestName(name: string | undefined): string {
+    const key = name ?? '(unnamed)';
+    if (this.#knownNames.has(key)) return key;
+    if (this.#knownNames.size >= this.#maxRequestNames) return OTHER_NAME;
+    this.#knownNames.add(key);
+    return key;
+  }
+
+  #tagInfo(tagsJson: string): TagInfo {
+    let info = this.#tagCache.get(tagsJson);
+    if (info !== undefined) return info;
+
+    let tags: Record<string, string> = {};
+    try {
+      const parsed: unknown = JSON.parse(tagsJson);
+      if (parsed !== null && typeof parsed === 'object') tags = parsed as Record<string, string>;
+    } catch {
+      tags = {};
+    }
+    const status = tags.status;
+    const expected = tags.expected_response;
+    let failed: boolean | undefined;
+    if (expected !== undefined) failed = expected === 'false';
+    else if (status !== undefined) failed = status === '0' || Number(status) >= 400;
+
+    info = {
+      tags,
+      name: tags.name,
+      failed,
+      failureKind: failed ? classifyFailure(status, tags.error_code) : undefined,
+      status,
+      filterKeys: new Map(),
+    };
+    // Tag sets repeat for every request of the same name and status, so the cache stays
+    // small; a script with unique tags per request would grow it, hence the reset.
+    if (this.#tagCache.size > 20_000) this.#tagCache.clear();
+    this.#tagCache.set(tagsJson, info);
+    return info;
+  }
+
+  #filterKeys(info: TagInfo, metric: string): string[] {
+    if (this.#filters.length === 0) return [];
+    let keys = info.filterKeys.get(metric);
+    if (keys === undefined) {
+      keys = this.#filters
+        .filter((filter) => filter.metric === metric && Object.entries(filter.tags).every(([k, v]) => info.tags[k] === v))
+        .map((filter) => filter.key);
+      info.filterKeys.set(metric, keys);
+    }
+    return keys;
+  }
+
+  #toRecord(window: WindowState): WindowRecord {
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      runId: this.runId,
+      segment: this.segment,
+      startMs: window.startMs,
+      lengthMs: this.lengthMs,
+      metrics: Object.fromEntries([...window.metrics].map(([key, aggregate]) => [key, toJsonAggregate(aggregate)])),
+      requests: requestsToJson(window.requests),
+      requestsByName: Object.fromEntries([...window.requestsByName].map(([name, r]) => [name, requestsToJson(r)])),
+      failures: window.failures,
+      statuses: window.statuses,
+      checks: window.checks,
+      iterations: window.iterations,
+      droppedIterations: window.droppedIterations,
+      vus: window.vus,
+      vusMax: window.vusMax,
+      dataSentBytes: window.dataSentBytes,
+      dataReceivedBytes: window.dataReceivedBytes,
+      probes: Object.fromEntries(window.probes),
+      generator: window.generator,
+    };
+  }
+}

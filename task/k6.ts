@@ -1,0 +1,219 @@
+/**
+ * Finding and starting k6. Every k6 process started here runs with usage reports
+ * and automatic extension resolution off and its REST API bound to a free loopback
+ * port, so nothing leaves the machine and segments can run side by side.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, isAbsolute, join } from 'node:path';
+import { EnvVar } from '../core/env-vars.js';
+import { redact } from '../core/log.js';
+
+export const K6_SAFE_ENV = {
+  K6_NO_USAGE_REPORT: 'true',
+  K6_AUTO_EXTENSION_RESOLUTION: 'false',
+} as const;
+
+export const K6_API_ADDRESS = '127.0.0.1:0';
+
+export const K6_INSTALL_HINT =
+  'Install k6 (https://grafana.com/docs/k6/latest/set-up/install-k6/) and put it on PATH, or set K6_BIN to the path of the k6 binary.';
+
+export class K6NotFoundError extends Error {
+  constructor(detail: string) {
+    super(`k6 was not found: ${detail}. ${K6_INSTALL_HINT}`);
+    this.name = 'K6NotFoundError';
+  }
+}
+
+export class K6InspectError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'K6InspectError';
+  }
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns the k6 binary from K6_BIN, or the first `k6` on PATH. */
+export async function findK6(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const configured = env[EnvVar.K6Bin];
+  if (configured !== undefined && configured !== '') {
+    if (!isAbsolute(configured) && !configured.includes('/')) {
+      // A bare name such as `k6` is looked up on PATH like a shell would.
+      return findOnPath(configured, env);
+    }
+    if (await isExecutable(configured)) return configured;
+    throw new K6NotFoundError(`K6_BIN is "${configured}", which is not an executable file`);
+  }
+  return findOnPath('k6', env);
+}
+
+async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string> {
+  for (const folder of (env.PATH ?? '').split(delimiter)) {
+    if (folder === '') continue;
+    const candidate = join(folder, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  throw new K6NotFoundError(`no executable "${name}" on PATH and K6_BIN is not set`);
+}
+
+export function k6Environment(extra: Record<string, string>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, ...extra, ...K6_SAFE_ENV };
+}
+
+interface CapturedRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCaptured(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CapturedRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let size = 0;
+    const limit = 8 * 1024 * 1024;
+    const keep = (target: Buffer[]) => (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) target.push(chunk);
+    };
+    child.stdout.on('data', keep(stdout));
+    child.stderr.on('data', keep(stderr));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve({
+        exitCode,
+        signal,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+  });
+}
+
+/** Returns the first line of `k6 version`, such as `k6 v1.3.0 (commit/devel, go1.23.5, linux/amd64)`. */
+export async function k6Version(bin: string): Promise<string | null> {
+  try {
+    const result = await runCaptured(bin, ['version'], k6Environment({}), 15_000);
+    const line = result.stdout.split('\n').find((text) => text.startsWith('k6 '));
+    return line?.trim() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface InspectResult {
+  /** The resolved options as `k6 inspect --execution-requirements` prints them. */
+  options: Record<string, unknown>;
+  thresholds: Record<string, unknown[]>;
+  /** Longest time the test can run, graceful stops included, in seconds. */
+  totalDurationS: number | null;
+  maxVUs: number | null;
+}
+
+/**
+ * Runs `k6 inspect --execution-requirements` on a script: it validates the script
+ * and resolves its options (thresholds included) with the given environment.
+ */
+export async function inspectScript(bin: string, scriptPath: string, scriptEnv: Record<string, string>): Promise<InspectResult> {
+  const args = ['inspect', '--address', K6_API_ADDRESS, '--execution-requirements', scriptPath];
+  const result = await runCaptured(bin, args, k6Environment(scriptEnv), 120_000);
+  if (result.exitCode !== 0) {
+    const detail = redact(lastLines(result.stderr || result.stdout, 8).join('\n'));
+    throw new K6InspectError(
+      `k6 inspect rejected ${scriptPath} (exit code ${result.exitCode ?? result.signal}):\n${detail}\nFix the script so that \`k6 inspect ${scriptPath}\` succeeds.`,
+      result.exitCode,
+      detail,
+    );
+  }
+
+  let options: Record<string, unknown>;
+  try {
+    options = JSON.parse(result.stdout) as Record<string, unknown>;
+  } catch (error) {
+    throw new K6InspectError(`k6 inspect printed output that is not JSON for ${scriptPath}`, result.exitCode, String(error));
+  }
+  const thresholds = (options.thresholds ?? {}) as Record<string, unknown[]>;
+  const totalDuration = typeof options.totalDuration === 'string' ? parseGoDuration(options.totalDuration) : null;
+  return {
+    options,
+    thresholds: thresholds ?? {},
+    totalDurationS: totalDuration,
+    maxVUs: typeof options.maxVUs === 'number' ? options.maxVUs : null,
+  };
+}
+
+/** Parses Go's duration format as k6 prints it (`1h2m3.5s`, `40s`, `500ms`) into seconds. */
+export function parseGoDuration(text: string): number | null {
+  const pattern = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g;
+  let seconds = 0;
+  let consumed = 0;
+  for (const match of text.matchAll(pattern)) {
+    const amount = Number(match[1]);
+    const unit = match[2];
+    const factor = unit === 'h' ? 3600 : unit === 'm' ? 60 : unit === 's' ? 1 : unit === 'ms' ? 1e-3 : unit === 'ns' ? 1e-9 : 1e-6;
+    seconds += amount * factor;
+    consumed += match[0].length;
+  }
+  return consumed === text.length && consumed > 0 ? seconds : null;
+}
+
+export function lastLines(text: string, count: number): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line.length > 0)
+    .slice(-count);
+}
+
+export interface RunArgsInput {
+  scriptPath: string;
+  executionSegment: string;
+  sequence: string;
+  /** Where k6 writes its JSON sample stream: a named pipe, never a file on disk. */
+  outPath: string;
+}
+
+/**
+ * Builds the `k6 run` arguments of a soak segment. Thresholds and the end-of-test
+ * summary are off because k6 would keep every Trend sample in memory for them;
+ * the runner evaluates thresholds on its own windows instead.
+ */
+export function buildRunArgs(input: RunArgsInput): string[] {
+  return [
+    'run',
+    '--address',
+    K6_API_ADDRESS,
+    '--no-thresholds',
+    '--summary-mode=disabled',
+    '--no-color',
+    '--quiet',
+    '--execution-segment',
+    input.executionSegment,
+    '--execution-segment-sequence',
+    input.sequence,
+    '--out',
+    `json=${input.outPath}`,
+    input.scriptPath,
+  ];
+}

@@ -1,0 +1,432 @@
+/**
+ * One k6 execution segment, from start to stored result: the code the Fargate
+ * task and the local mode's child processes both run.
+ *
+ * k6 writes its samples to a named pipe (see openSampleFifo), never to a file on
+ * disk; the runner aggregates them into 10-second windows, stores closed windows
+ * every checkpoint interval as numbered create-only objects, probes the target
+ * (segment 0 only), watches for a stop request, and on k6's exit writes the
+ * segment result. Segment 0 also evaluates the abort rules on all segments' data.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { evaluateAbortRules } from '../core/abort.js';
+import { decodeWindows, encodeWindows } from '../core/checkpoint.js';
+import type { EnvConfig } from '../core/config.js';
+import { LineSplitter } from '../core/k6-stream.js';
+import { LogEvent, redact } from '../core/log.js';
+import { WindowMerger } from '../core/merge.js';
+import { WindowAggregator } from '../core/windows.js';
+import { keys, type Log, type ResultStore } from '../core/ports.js';
+import { withRetry } from '../core/retry.js';
+import {
+  SCHEMA_VERSION,
+  type RunManifest,
+  type SegmentPlan,
+  type SegmentResult,
+  type SegmentStopReason,
+  type WindowRecord,
+} from '../core/schemas.js';
+import { stopReasonForExit } from './segment-exit.js';
+import { buildRunArgs, k6Environment, k6Version } from './k6.js';
+import { TargetProbe } from './probe.js';
+
+export interface SegmentRunnerOptions {
+  manifest: RunManifest;
+  segment: SegmentPlan;
+  config: EnvConfig;
+  store: ResultStore;
+  log: Log;
+  k6Bin: string;
+  scenariosDir: string;
+  /** Secrets for the scenario, passed to k6 through its environment only. */
+  secrets: { token?: string; clientSecret?: string };
+  /** Receives each closed window, for live progress in the local mode. */
+  progress?: Writable;
+  /** Shortens intervals in tests; production uses the configuration's. */
+  timing?: { stopPollMs?: number; cpuSampleMs?: number };
+}
+
+const STDERR_TAIL_LINES = 40;
+const STDERR_LINE_MAX = 600;
+
+export class SegmentRunner {
+  readonly #options: SegmentRunnerOptions;
+  readonly #log: Log;
+  readonly #aggregator;
+  readonly #pending: WindowRecord[] = [];
+  #nextSeq = 0;
+  #windowsWritten = 0;
+  #lastCheckpointSeq: number | null = null;
+  #child: ChildProcess | undefined;
+  #stopReason: { reason: SegmentStopReason; detail: string } | null = null;
+  #stderrTail: string[] = [];
+  #scriptExceptions = 0;
+  #checkpointing: Promise<void> = Promise.resolve();
+  #storeFailed = false;
+
+  constructor(options: SegmentRunnerOptions) {
+    this.#options = options;
+    this.#log = options.log;
+    this.#aggregator = new WindowAggregator({
+      runId: options.manifest.runId,
+      segment: options.segment.index,
+      lengthMs: options.config.windows.lengthS * 1000,
+      graceMs: options.config.windows.graceS * 1000,
+      filters: Object.keys(options.manifest.thresholds),
+      maxRequestNames: options.config.windows.maxRequestNames,
+    });
+  }
+
+  get storeFailed(): boolean {
+    return this.#storeFailed;
+  }
+
+  /** Asks k6 to stop (SIGTERM); the run then ends as stopped with `detail` as reason. */
+  requestStop(reason: SegmentStopReason, detail: string): void {
+    if (this.#stopReason === null) this.#stopReason = { reason, detail };
+    this.#log.info('segment stop requested', { event: LogEvent.StopRequested, reason, detail });
+    if (this.#child && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGTERM');
+  }
+
+  scriptPath(): string {
+    const { manifest, scenariosDir } = this.#options;
+    if (manifest.bundledScenario) return join(scenariosDir, manifest.scenario.name, 'script.js');
+    return isAbsolute(manifest.scenario.path) ? manifest.scenario.path : resolve(manifest.scenario.path);
+  }
+
+  /** Variables k6 sees as `__ENV`: a clean environment, never the runner's own secrets or credentials. */
+  scenarioEnv(): Record<string, string> {
+    const { manifest, config, secrets } = this.#options;
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      TZ: 'UTC',
+      ...config.scenarioEnv,
+      BASE_URL: manifest.request.target.replace(/\/$/, ''),
+      SOAK_RUN_ID: manifest.runId,
+      SOAK_ENV: manifest.env,
+      SOAK_SEGMENT: String(this.#options.segment.index),
+    };
+    if (manifest.bundledScenario) {
+      env.RATE = String(manifest.request.rate);
+      env.DURATION = `${manifest.request.durationS}s`;
+    }
+    if (secrets.token) env.TOKEN = secrets.token;
+    if (secrets.clientSecret) env.CLIENT_SECRET = secrets.clientSecret;
+    return env;
+  }
+
+  async run(): Promise<SegmentResult> {
+    const { manifest, segment, k6Bin } = this.#options;
+    const startedAtMs = Date.now();
+    const version = await k6Version(k6Bin);
+    const script = this.scriptPath();
+
+    const fifo = openSampleFifo();
+    const args = buildRunArgs({
+      scriptPath: script,
+      executionSegment: segment.executionSegment,
+      sequence: segment.sequence,
+      outPath: fifo.path,
+    });
+    const child = spawn(k6Bin, args, {
+      env: k6Environment(this.scenarioEnv(), {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    this.#log.info('k6 started', { event: LogEvent.K6Started, pid: child.pid, k6Version: version, executionSegment: segment.executionSegment });
+
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolveExit) => {
+      child.on('error', (error) => resolveExit({ code: null, signal: null, spawnError: error }));
+      child.on('close', (code, signal) => resolveExit({ code, signal }));
+    });
+
+    const streamEnded = this.#consumeStream(fifo.reader);
+    this.#consumeStderr(child);
+    // stdout has k6's banner only; read and drop it so the pipe never fills.
+    child.stdout?.resume();
+
+    const probe = this.#startProbe();
+    const timers = this.#startTimers(child);
+    const exit = await exited;
+    // k6 is gone: dropping the last writer lets the reader drain the pipe and see EOF.
+    fifo.releaseWriter();
+    await streamEnded;
+    fifo.remove();
+    for (const timer of timers) clearInterval(timer);
+    probe?.stop();
+
+    const closing = this.#aggregator.closeAll();
+    this.#emitWindows(closing);
+    await this.#checkpoint(true);
+
+    const endedAtMs = Date.now();
+    const fromExit = stopReasonForExit(exit.code, exit.signal, exit.spawnError);
+    // Our own SIGTERM ends k6 with 105 (or 0 when it was finishing anyway): keep our reason.
+    const ownStop = this.#stopReason !== null && (exit.code === 105 || exit.code === 0);
+    const stop = ownStop ? this.#stopReason! : fromExit;
+    const result: SegmentResult = {
+      schemaVersion: SCHEMA_VERSION,
+      runId: manifest.runId,
+      segment: segment.index,
+      executionSegment: segment.executionSegment,
+      k6Version: version,
+      k6ExitCode: exit.code,
+      k6Signal: exit.signal,
+      stopReason: stop.reason,
+      detail: redact(stop.detail),
+      startedAtMs,
+      endedAtMs,
+      firstPointMs: this.#aggregator.firstPointMs === null ? null : Math.floor(this.#aggregator.firstPointMs),
+      lastPointMs: this.#aggregator.lastPointMs === null ? null : Math.floor(this.#aggregator.lastPointMs),
+      plannedDurationS: manifest.request.durationS,
+      windowsWritten: this.#windowsWritten,
+      lastCheckpointSeq: this.#lastCheckpointSeq,
+      scriptExceptions: this.#scriptExceptions,
+      stderrTail: this.#stderrTail.map(redact),
+    };
+    this.#log.info('k6 exited', { event: LogEvent.K6Exited, exitCode: exit.code, signal: exit.signal, stopReason: result.stopReason });
+
+    await withRetry(() => this.#options.store.put(keys.segmentResult(manifest.env, manifest.runId, segment.index), JSON.stringify(result, null, 2)), {
+      attempts: 8,
+      baseDelayMs: 500,
+      maxDelayMs: 15_000,
+      onRetry: (error, attempt) => this.#log.warn('segment result write retried', { event: LogEvent.CheckpointRetried, attempt, error }),
+    });
+    this.#log.info('segment finished', { event: LogEvent.SegmentFinished, stopReason: result.stopReason, windows: this.#windowsWritten });
+    return result;
+  }
+
+  #consumeStream(reader: Socket): Promise<void> {
+    const aggregator = this.#aggregator;
+    const splitter = new LineSplitter(
+      (line) => aggregator.addLine(line),
+      () => aggregator.noteUnparsable(),
+    );
+    return new Promise((resolveEnd) => {
+      reader.on('data', (chunk: Buffer) => {
+        splitter.push(chunk);
+        aggregator.noteStreamLag();
+      });
+      reader.on('end', () => {
+        // A cut last line (k6 killed mid-write) is counted, not parsed.
+        if (splitter.end() !== null) aggregator.noteUnparsable();
+        resolveEnd();
+      });
+      reader.on('error', (error) => {
+        this.#log.warn('k6 sample stream failed', { error });
+        resolveEnd();
+      });
+    });
+  }
+
+  #consumeStderr(child: ChildProcess): void {
+    if (!child.stderr) return;
+    const splitter = new LineSplitter(
+      (line) => {
+        // Exceptions thrown by iterations appear only here, never in the sample stream.
+        if (line.includes('source=stacktrace')) {
+          this.#scriptExceptions += 1;
+          this.#aggregator.noteScriptException();
+        }
+        this.#stderrTail.push(line.length > STDERR_LINE_MAX ? `${line.slice(0, STDERR_LINE_MAX)}…` : line);
+        if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
+      },
+      () => undefined,
+      64 * 1024,
+    );
+    child.stderr.on('data', (chunk: Buffer) => splitter.push(chunk));
+  }
+
+  #startProbe(): TargetProbe | undefined {
+    const { config, manifest, segment } = this.#options;
+    if (segment.index !== 0 || !config.probe.enabled) return undefined;
+    const url = config.probe.url ?? new URL(config.probe.path, manifest.request.target).toString();
+    const probe = new TargetProbe(url, config.probe.series, config.probe.intervalS * 1000, config.probe.timeoutMs, {
+      onSample: (values, timeMs) => {
+        for (const [name, value] of Object.entries(values)) this.#aggregator.addProbe(name, value, timeMs);
+      },
+      onFailure: (reason, timeMs) => {
+        this.#aggregator.noteProbeFailure(timeMs);
+        this.#log.debug('probe failed', { event: LogEvent.ProbeFailed, reason });
+      },
+    });
+    probe.start();
+    return probe;
+  }
+
+  #startTimers(child: ChildProcess): NodeJS.Timeout[] {
+    const { config } = this.#options;
+    const timing = this.#options.timing ?? {};
+    const cpu = new CpuSampler(child.pid);
+
+    const closeTimer = setInterval(() => {
+      const closed = this.#aggregator.closeUpTo(Date.now());
+      const sample = cpu.sample();
+      this.#aggregator.noteCpu(sample.k6CpuS, sample.runnerCpuS);
+      if (closed.length > 0) this.#emitWindows(closed);
+    }, timing.cpuSampleMs ?? 1000);
+
+    const checkpointTimer = setInterval(() => void this.#checkpoint(false), config.windows.checkpointEveryS * 1000);
+    const stopTimer = setInterval(() => void this.#pollStopAndAbort(), timing.stopPollMs ?? 10_000);
+    return [closeTimer, checkpointTimer, stopTimer];
+  }
+
+  #emitWindows(closed: WindowRecord[]): void {
+    this.#pending.push(...closed);
+    if (this.#options.progress) {
+      for (const record of closed) this.#options.progress.write(`${JSON.stringify({ type: 'window', record })}\n`);
+    }
+  }
+
+  /** Stores pending windows as the next numbered object; on failure they stay pending for the next try. */
+  #checkpoint(final: boolean): Promise<void> {
+    this.#checkpointing = this.#checkpointing.then(async () => {
+      if (this.#pending.length === 0) return;
+      const { manifest, segment, store } = this.#options;
+      const batch = this.#pending.slice();
+      const seq = this.#nextSeq;
+      const key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
+      try {
+        await withRetry(
+          async () => {
+            const created = await store.putIfAbsent(key, encodeWindows(batch), 'application/gzip');
+            // An existing object with this number comes from an earlier attempt of
+            // this same write whose answer was lost, so it holds these windows.
+            if (!created) this.#log.warn('checkpoint already stored', { key });
+          },
+          {
+            attempts: final ? 10 : 4,
+            baseDelayMs: 500,
+            maxDelayMs: final ? 20_000 : 5_000,
+            onRetry: (error, attempt, delayMs) =>
+              this.#log.warn('checkpoint write retried', { event: LogEvent.CheckpointRetried, key, attempt, delayMs, error }),
+          },
+        );
+        this.#pending.splice(0, batch.length);
+        this.#nextSeq += 1;
+        this.#windowsWritten += batch.length;
+        this.#lastCheckpointSeq = seq;
+        this.#storeFailed = false;
+        this.#log.info('windows checkpointed', { event: LogEvent.WindowsCheckpointed, seq, windows: batch.length });
+      } catch (error) {
+        this.#storeFailed = true;
+        this.#log.error('checkpoint failed, windows kept in memory', { key, pendingWindows: this.#pending.length, error });
+      }
+    });
+    return this.#checkpointing;
+  }
+
+  async #pollStopAndAbort(): Promise<void> {
+    const { manifest, store, segment, config } = this.#options;
+    try {
+      const stop = await store.get(keys.stopRequest(manifest.env, manifest.runId));
+      if (stop !== undefined) {
+        const request = JSON.parse(Buffer.from(stop).toString('utf8')) as { reason?: string; kind?: string };
+        this.requestStop('stopped', request.reason ?? 'stop requested');
+        return;
+      }
+      if (segment.index !== 0 || config.abort.length === 0) return;
+
+      const merger = new WindowMerger();
+      for (const key of await store.list(`${keys.run(manifest.env, manifest.runId)}segments/`)) {
+        if (!key.includes('/windows/')) continue;
+        const bytes = await store.get(key);
+        if (bytes) for (const record of decodeWindows(bytes, key)) merger.add(record);
+      }
+      const decision = evaluateAbortRules(config.abort, merger.windows(), manifest.createdAtMs);
+      if (decision === null) return;
+
+      const body = JSON.stringify({ kind: 'abort-rule', reason: `Aborted: ${decision.reason}`, atMs: Date.now() });
+      await store.putIfAbsent(keys.stopRequest(manifest.env, manifest.runId), body, 'application/json');
+      this.#log.warn('abort rule triggered', { event: LogEvent.AbortTriggered, reason: decision.reason });
+      this.requestStop('stopped', `Aborted: ${decision.reason}`);
+    } catch (error) {
+      this.#log.warn('stop and abort check failed', { error });
+    }
+  }
+}
+
+/**
+ * A named pipe for k6's sample stream. k6 opens its `--out json` path with
+ * os.Create, which fails on the socket pairs Node uses for child stdio (ENXIO on
+ * /dev/fd/N), so the stream goes through a FIFO instead: kernel memory only,
+ * nothing written to disk. The runner holds a writer end until k6 exits, so the
+ * reader sees EOF only after k6 is gone, whether or not k6 ever opened the pipe.
+ */
+export function openSampleFifo(): { path: string; reader: Socket; releaseWriter(): void; remove(): void } {
+  const folder = mkdtempSync(join(tmpdir(), 'soak-k6-'));
+  const path = join(folder, 'samples.fifo');
+  execFileSync('mkfifo', ['-m', '600', path]);
+  // Opening the read end without O_NONBLOCK would wait for a writer.
+  const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let writeFd: number | null = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  const reader = new Socket({ fd: readFd, readable: true, writable: false });
+  return {
+    path,
+    reader,
+    releaseWriter() {
+      if (writeFd !== null) closeSync(writeFd);
+      writeFd = null;
+    },
+    remove() {
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU seconds of k6 (from /proc, Linux only) and of this process between samples. */
+class CpuSampler {
+  #lastK6: number | null = null;
+  #lastRunner = process.cpuUsage();
+  #ticksPerSecond = 100;
+
+  constructor(private readonly pid: number | undefined) {}
+
+  sample(): { k6CpuS: number | null; runnerCpuS: number } {
+    const runner = process.cpuUsage();
+    const runnerCpuS = (runner.user - this.#lastRunner.user + runner.system - this.#lastRunner.system) / 1e6;
+    this.#lastRunner = runner;
+
+    const k6Total = this.#readK6();
+    let k6CpuS: number | null = null;
+    if (k6Total !== null && this.#lastK6 !== null) k6CpuS = k6Total - this.#lastK6;
+    if (k6Total !== null) this.#lastK6 = k6Total;
+    return { k6CpuS, runnerCpuS };
+  }
+
+  #readK6(): number | null {
+    if (this.pid === undefined || process.platform !== 'linux') return null;
+    try {
+      // Fields 14 and 15 of /proc/<pid>/stat are utime and stime in clock ticks;
+      // the command name (field 2) may contain spaces, so count from its ')'.
+      const stat = readFileSyncSafe(`/proc/${this.pid}/stat`);
+      if (stat === null) return null;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      return Number.isFinite(ticks) ? ticks / this.#ticksPerSecond : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function readFileSyncSafe(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Loads the manifest of a run from the store, validated. */
+export async function readManifestFile(store: ResultStore, env: string, runId: string): Promise<unknown> {
+  const bytes = await store.get(keys.manifest(env, runId));
+  if (bytes === undefined) return undefined;
+  return JSON.parse(Buffer.from(bytes).toString('utf8'));
+}
