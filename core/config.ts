@@ -141,7 +141,7 @@ export const EnvConfigSchema = z
         path: z.string().startsWith('/').default('/metrics'),
         intervalS: z.number().min(1).max(300).default(5),
         timeoutMs: z.number().int().min(100).max(60_000).default(2000),
-        series: z.array(ProbeSeriesSchema).default(DEFAULT_PROBE_SERIES as ProbeSeries[]),
+        series: z.array(ProbeSeriesSchema).default(() => DEFAULT_PROBE_SERIES.map((series) => ProbeSeriesSchema.parse(series))),
       })
       .strict()
       .prefault({}),
