@@ -22,6 +22,11 @@ export const EnvVar = {
   /** Path to the k6 binary; PATH is searched when unset. */
   K6Bin: 'K6_BIN',
   LogLevel: 'SOAK_LOG_LEVEL',
+  /**
+   * Comma-separated names of host variables that k6 also gets, such as HTTPS_PROXY;
+   * k6's environment is otherwise built from scratch.
+   */
+  K6PassEnv: 'SOAK_K6_PASS_ENV',
   /** Slack incoming-webhook URL for the local mode (a secret: never logged). */
   SlackWebhookUrl: 'SOAK_SLACK_WEBHOOK_URL',
   /** Name of the results bucket, for the Lambdas. */

@@ -133,11 +133,14 @@ export interface InspectResult {
 
 /**
  * Runs `k6 inspect --execution-requirements` on a script: it validates the script
- * and resolves its options (thresholds included) with the given environment.
+ * and resolves its options (thresholds included) with the given non-secret variables.
  */
 export async function inspectScript(bin: string, scriptPath: string, scriptEnv: Record<string, string>): Promise<InspectResult> {
-  const args = ['inspect', '--address', K6_API_ADDRESS, '--execution-requirements', scriptPath];
-  const result = await runCaptured(bin, args, k6Environment(scriptEnv), 120_000);
+  // `k6 inspect`, unlike `k6 run`, ignores system environment variables, so the
+  // scenario's variables go in as `-e`. Only non-secret ones: options never need a token.
+  const variables = Object.entries(scriptEnv).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+  const args = ['inspect', '--address', K6_API_ADDRESS, '--execution-requirements', ...variables, scriptPath];
+  const result = await runCaptured(bin, args, k6Environment({}), 120_000);
   if (result.exitCode !== 0) {
     const detail = redact(lastLines(result.stderr || result.stdout, 8).join('\n'));
     throw new K6InspectError(

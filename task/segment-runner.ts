@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { evaluateAbortRules } from '../core/abort.js';
+import { EnvVar } from '../core/env-vars.js';
 import { decodeWindows, encodeWindows } from '../core/checkpoint.js';
 import type { EnvConfig } from '../core/config.js';
 import { LineSplitter } from '../core/k6-stream.js';
@@ -115,6 +116,10 @@ export class SegmentRunner {
     if (manifest.bundledScenario) {
       env.RATE = String(manifest.request.rate);
       env.DURATION = `${manifest.request.durationS}s`;
+    }
+    for (const name of (process.env[EnvVar.K6PassEnv] ?? '').split(',')) {
+      const value = process.env[name.trim()];
+      if (name.trim() !== '' && value !== undefined) env[name.trim()] = value;
     }
     if (secrets.token) env.TOKEN = secrets.token;
     if (secrets.clientSecret) env.CLIENT_SECRET = secrets.clientSecret;
