@@ -1,6 +1,5 @@
 /** Resolving `--scenario` (a bundled name or a script path) and hashing what a run executes. */
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,32 +43,4 @@ export async function resolveScenario(value: string): Promise<ResolvedScenario> 
   return { name: base.replace(/[^A-Za-z0-9._-]/g, '-'), path, bundled: false };
 }
 
-const LOCAL_IMPORT = /(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*['"](\.{1,2}\/[^'"]+)['"]|open\(\s*['"](\.{1,2}\/[^'"]+)['"]/g;
-
-/**
- * Hashes the script, the local files it imports or opens (recursively), and its
- * resolved options, so two runs compare only when they executed the same test.
- */
-export async function hashScenario(scriptPath: string, resolvedOptions: unknown): Promise<string> {
-  const hash = createHash('sha256');
-  const seen = new Set<string>();
-  const queue = [resolve(scriptPath)];
-  while (queue.length > 0) {
-    const file = queue.shift()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
-    hash.update(`${file.slice(dirname(resolve(scriptPath)).length)}\n${text}\n`);
-    for (const match of text.matchAll(LOCAL_IMPORT)) {
-      const relative = match[1] ?? match[2] ?? match[3];
-      if (relative) queue.push(resolve(dirname(file), relative));
-    }
-  }
-  hash.update(JSON.stringify(resolvedOptions ?? null));
-  return hash.digest('hex').slice(0, 16);
-}
+export { hashScenario } from '../task/scenario-hash.js';

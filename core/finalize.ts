@@ -53,6 +53,13 @@ export interface RunError {
   atMs: number;
 }
 
+/** What segment 0 learned from `k6 inspect`, stored beside the manifest. */
+export interface InspectRecord {
+  thresholds: Record<string, Array<string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string }>>;
+  scenarioHash: string;
+  totalDurationS: number | null;
+}
+
 /** Written by `soak stop`, by an abort rule or by the CLI's signal handler. */
 export interface StopRequest {
   kind: 'person' | 'abort-rule' | 'abort-threshold' | 'deadline';
@@ -171,7 +178,27 @@ function thresholdDefinitions(manifest: RunManifest, config: EnvConfig, notes: s
   return definitions;
 }
 
-function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: StopRequest | null): Reason[] {
+/** The ECS facts finish-run recorded when a segment's task stopped. */
+interface SegmentStopRecord {
+  taskId: string;
+  exitCode: number | null;
+  stopCode: string | null;
+  stoppedReason: string | null;
+  containerReason: string | null;
+}
+
+function describeTaskStop(record: SegmentStopRecord | undefined): string {
+  if (record === undefined) return 'no task stop was recorded';
+  const parts = [
+    record.exitCode !== null ? `exit code ${record.exitCode}` : null,
+    record.stopCode,
+    record.stoppedReason,
+    record.containerReason,
+  ].filter((part): part is string => part !== null && part !== '');
+  return `its task stopped: ${parts.join(', ') || 'no reason given'}`;
+}
+
+function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: StopRequest | null, stops: ReadonlyMap<number, SegmentStopRecord>): Reason[] {
   const reasons: Reason[] = [];
   for (const view of views) {
     const result = view.result;
@@ -180,7 +207,7 @@ function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: 
       reasons.push({
         code: 'SEGMENT_MISSING',
         verdict: 'INCOMPLETE',
-        message: `Segment ${view.index} (${view.executionSegment}) never reported a result; its windows cover ${coverage} of the planned time.`,
+        message: `Segment ${view.index} (${view.executionSegment}) never reported a result (${describeTaskStop(stops.get(view.index))}); its windows cover ${coverage} of the planned time.`,
       });
       continue;
     }
@@ -256,7 +283,15 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   const config = parseEnvConfig(manifest.config, `the manifest of run ${runId}`);
   const collected = await collect(store, manifest, log);
   const notes = [...collected.notes];
-  const runError = (await readJson(store, `${keys.run(env, runId)}run-error.json`)) as RunError | undefined;
+  const runError = (await readJson(store, keys.runError(env, runId))) as RunError | undefined;
+  const inspect = (await readJson(store, keys.inspect(env, runId))) as InspectRecord | undefined;
+  // The script's thresholds as k6 inspect read them; the manifest's (config and request) win.
+  const thresholdManifest: RunManifest = { ...manifest, thresholds: { ...(inspect?.thresholds ?? {}), ...manifest.thresholds } };
+  const stops = new Map<number, SegmentStopRecord>();
+  for (const plan of manifest.segments) {
+    const stopRecord = (await readJson(store, keys.segmentStop(env, runId, plan.index))) as SegmentStopRecord | undefined;
+    if (stopRecord) stops.set(plan.index, stopRecord);
+  }
   const stop = (await readJson(store, keys.stopRequest(env, runId))) as StopRequest | undefined;
 
   const windows = collected.merger.windows();
@@ -272,7 +307,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   const drift = analyzeDrift(series, { runStartMs, warmupS, drift: config.drift });
   const leaks = analyzeLeaks(series, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
 
-  const thresholds = evaluateThresholds(thresholdDefinitions(manifest, config, notes), {
+  const thresholds = evaluateThresholds(thresholdDefinitions(thresholdManifest, config, notes), {
     merged: aggregatesOf(total),
     durationS: coveredS,
     perMinute: minutes.map((minute) => ({ metrics: aggregatesOf(minute), durationS: minute.lengthMs / 1000 })),
@@ -281,7 +316,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
 
   const reasons: Reason[] = [];
   if (runError) reasons.push({ code: runError.code, verdict: 'ERROR', message: runError.message });
-  reasons.push(...segmentReasons(views, config, stop ?? null));
+  reasons.push(...segmentReasons(views, config, stop ?? null, stops));
 
   const { ok, failed } = total.requests;
   if (!runError && ok + failed === 0 && windows.length === 0) {
@@ -332,7 +367,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
     runId,
     env,
     scenario: manifest.scenario.name,
-    scenarioHash: manifest.scenario.hash,
+    scenarioHash: manifest.scenario.hash ?? inspect?.scenarioHash ?? null,
     target: manifest.request.target,
     labels: manifest.request.labels,
     startedAt: windows.length > 0 ? new Date(runStartMs).toISOString() : null,

@@ -102,6 +102,9 @@ export const keys = {
   message: (env: string, runId: string) => `runs/${env}/${runId}/message.json`,
   finalized: (env: string, runId: string) => `runs/${env}/${runId}/finalized.json`,
   stopRequest: (env: string, runId: string) => `runs/${env}/${runId}/stop-request.json`,
+  inspect: (env: string, runId: string) => `runs/${env}/${runId}/inspect.json`,
+  runError: (env: string, runId: string) => `runs/${env}/${runId}/run-error.json`,
+  segmentStop: (env: string, runId: string, segment: number) => `runs/${env}/${runId}/stops/${segment}.json`,
   history: (env: string, scenario: string, runId: string) => `history/${env}/${scenario}/${runId}.json`,
   lock: (env: string) => `locks/${env}.json`,
 } as const;

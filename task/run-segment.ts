@@ -25,10 +25,23 @@ import { createLogger, LogEvent, registerSecret } from '../core/log.js';
 import { keys, type Log, type ResultStore } from '../core/ports.js';
 import { RunManifestSchema, SCHEMA_VERSION, type RunManifest, type SegmentResult } from '../core/schemas.js';
 import { openStore } from '../adapters/store.js';
-import { findK6, K6NotFoundError } from './k6.js';
+import { findK6, inspectScript, K6InspectError, K6NotFoundError } from './k6.js';
+import { hashScenario } from './scenario-hash.js';
+import type { InspectRecord } from '../core/finalize.js';
+import type { EnvConfig } from '../core/config.js';
 import { waitForHealth } from './health.js';
 import { exitCodeForSegment } from './segment-exit.js';
-import { SegmentRunner } from './segment-runner.js';
+import { scriptPathOf, SegmentRunner } from './segment-runner.js';
+
+/** Non-secret variables k6 inspect needs to resolve the options as the run will. */
+function inspectVariables(manifest: RunManifest, config: EnvConfig): Record<string, string> {
+  const variables: Record<string, string> = { ...config.scenarioEnv, BASE_URL: manifest.request.target.replace(/\/$/, '') };
+  if (manifest.bundledScenario) {
+    variables.RATE = String(manifest.request.rate);
+    variables.DURATION = `${manifest.request.durationS}s`;
+  }
+  return variables;
+}
 
 export class SegmentInputError extends Error {
   constructor(message: string) {
@@ -139,16 +152,40 @@ export async function main(): Promise<number> {
       return SegmentExitCode.K6Failed;
     }
 
+    // Every segment validates the script and learns its thresholds with `k6 inspect`:
+    // the cloud's start-run Lambda has no k6, and the threshold tag filters decide
+    // which aggregates the windows keep. Segment 0 stores the result for finalize.
+    const scenariosDir = process.env[EnvVar.ScenariosDir] ?? defaultScenariosDir();
+    const scriptPath = scriptPathOf(manifest, scenariosDir);
+    let inspected;
+    try {
+      inspected = await inspectScript(k6Bin, scriptPath, inspectVariables(manifest, config));
+    } catch (error) {
+      if (!(error instanceof K6InspectError)) throw error;
+      log.error('k6 inspect rejected the script', { error });
+      await writeFailedResult(store, manifest, segmentIndex, 'script-error', error.message);
+      return SegmentExitCode.ScriptError;
+    }
+    if (segmentIndex === 0) {
+      const record: InspectRecord = {
+        thresholds: inspected.thresholds as InspectRecord['thresholds'],
+        scenarioHash: await hashScenario(scriptPath, inspected.options),
+        totalDurationS: inspected.totalDurationS,
+      };
+      await store.putIfAbsent(keys.inspect(env, runId), JSON.stringify(record, null, 2), 'application/json');
+    }
+    const runManifest: RunManifest = { ...manifest, thresholds: { ...(inspected.thresholds as RunManifest['thresholds']), ...manifest.thresholds } };
+
     const progressFd = process.env[EnvVar.ProgressFd];
     const progress = progressFd ? createWriteStream('', { fd: Number(progressFd) }) : undefined;
     const runner = new SegmentRunner({
-      manifest,
+      manifest: runManifest,
       segment,
       config,
       store,
       log,
       k6Bin,
-      scenariosDir: process.env[EnvVar.ScenariosDir] ?? defaultScenariosDir(),
+      scenariosDir,
       secrets: { token, clientSecret },
       progress,
     });

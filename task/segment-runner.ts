@@ -95,9 +95,7 @@ export class SegmentRunner {
   }
 
   scriptPath(): string {
-    const { manifest, scenariosDir } = this.#options;
-    if (manifest.bundledScenario) return join(scenariosDir, manifest.scenario.name, 'script.js');
-    return isAbsolute(manifest.scenario.path) ? manifest.scenario.path : resolve(manifest.scenario.path);
+    return scriptPathOf(this.#options.manifest, this.#options.scenariosDir);
   }
 
   /** Variables k6 sees as `__ENV`: a clean environment, never the runner's own secrets or credentials. */
@@ -427,6 +425,12 @@ function readFileSyncSafe(path: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The script a manifest names: a bundled scenario under `scenariosDir`, or a path. */
+export function scriptPathOf(manifest: RunManifest, scenariosDir: string): string {
+  if (manifest.bundledScenario) return join(scenariosDir, manifest.scenario.name, 'script.js');
+  return isAbsolute(manifest.scenario.path) ? manifest.scenario.path : resolve(manifest.scenario.path);
 }
 
 /** Loads the manifest of a run from the store, validated. */

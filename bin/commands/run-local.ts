@@ -221,7 +221,7 @@ export async function runLocal(options: RunLocalOptions, io: Io, log: Log): Prom
         atMs: Date.now(),
       };
       runLog.error('target unavailable', { event: LogEvent.TargetUnavailable, url: healthUrl, lastError: health.lastError });
-      await store.put(`${keys.run(request.env, runId)}run-error.json`, JSON.stringify(runError, null, 2));
+      await store.put(keys.runError(request.env, runId), JSON.stringify(runError, null, 2));
       return await finalizeAndNotify({ store, env: request.env, runId, io, log: runLog, webhook: options.webhook, json: options.json, open: options.open });
     }
     runLog.info('target healthy', { event: LogEvent.TargetHealthy, url: healthUrl, waitedMs: health.waitedMs });
