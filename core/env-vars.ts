@@ -41,6 +41,8 @@ export const EnvVar = {
   /** JSON of the environment configuration, validated at cold start. */
   EnvConfigJson: 'SOAK_ENV_CONFIG_JSON',
   SlackWebhookSecretName: 'SOAK_SLACK_WEBHOOK_SECRET',
+  /** Comma-separated names of the scenarios in the load-generator image, for start-run's check. */
+  BundledScenarios: 'SOAK_BUNDLED_SCENARIOS',
   TopicArn: 'SOAK_TOPIC_ARN',
   MetricsNamespace: 'SOAK_METRICS_NAMESPACE',
 } as const;

@@ -25,7 +25,7 @@ import {
 } from './report-build.js';
 import { REPORT_SCHEMA_VERSION, RunReportSchema, type Reason, type RunReport, type SeriesAnalysis } from './report-schema.js';
 import { RunManifestSchema, SegmentResultSchema, type MetricAggregate, type RunManifest, type SegmentResult } from './schemas.js';
-import { evaluateThresholds, normalizeThresholds, type ThresholdDefinition } from './thresholds.js';
+import { checkThresholdTypes, evaluateThresholds, normalizeThresholds, type ThresholdDefinition } from './thresholds.js';
 import { decideVerdict, sortReasons } from './verdict.js';
 
 export class RunNotFoundError extends Error {
@@ -164,18 +164,42 @@ function aggregatesOf(window: MergedWindow): Record<string, MetricAggregate> {
   return Object.fromEntries([...window.metrics].map(([key, aggregate]) => [key, toJsonAggregate(aggregate)]));
 }
 
-function thresholdDefinitions(manifest: RunManifest, config: EnvConfig, notes: string[]): ThresholdDefinition[] {
+interface ThresholdSources {
+  script: RunManifest['thresholds'];
+  config: RunManifest['thresholds'];
+  request: RunManifest['thresholds'];
+}
+
+/**
+ * Normalizes every threshold of the run with its origin: the script's (read with k6
+ * inspect), the environment configuration's and the request's, where a later origin
+ * replaces an earlier one for the same metric key, plus the runner's SLOs. Invalid
+ * ones are returned as problems, which make the run an ERROR.
+ */
+function thresholdDefinitions(sources: ThresholdSources, config: EnvConfig): { definitions: ThresholdDefinition[]; problems: string[] } {
   const definitions: ThresholdDefinition[] = [];
-  try {
-    definitions.push(...normalizeThresholds(manifest.thresholds, 'script'));
-  } catch (error) {
-    notes.push(`The thresholds could not be read: ${(error as Error).message}`);
+  const problems: string[] = [];
+  const origins: Array<[keyof ThresholdSources, RunManifest['thresholds']]> = [
+    ['script', sources.script],
+    ['config', sources.config],
+    ['request', sources.request],
+  ];
+  const owner = new Map<string, keyof ThresholdSources>();
+  for (const [origin, map] of origins) for (const key of Object.keys(map)) owner.set(key, origin);
+
+  for (const [origin, map] of origins) {
+    const own = Object.fromEntries(Object.entries(map).filter(([key]) => owner.get(key) === origin));
+    try {
+      definitions.push(...normalizeThresholds(own, origin));
+    } catch (error) {
+      problems.push(`The ${origin} thresholds are invalid: ${(error as Error).message}`);
+    }
   }
   const slo: Record<string, string[]> = {};
   if (config.slo.p99Ms !== null) slo[SLO_LATENCY_KEY] = [`p(99)<${config.slo.p99Ms}`];
   if (config.slo.errorRate !== null) slo.http_req_failed = [`rate<${config.slo.errorRate}`];
   definitions.push(...normalizeThresholds(slo, 'slo'));
-  return definitions;
+  return { definitions, problems };
 }
 
 /** The ECS facts finish-run recorded when a segment's task stopped. */
@@ -196,6 +220,18 @@ function describeTaskStop(record: SegmentStopRecord | undefined): string {
     record.containerReason,
   ].filter((part): part is string => part !== null && part !== '');
   return `its task stopped: ${parts.join(', ') || 'no reason given'}`;
+}
+
+/**
+ * The script's share of the manifest's thresholds: plan.ts merged script, config and
+ * request thresholds into one map, so the keys that config or request own are taken out.
+ */
+function scriptThresholdsOf(manifest: RunManifest, config: EnvConfig): RunManifest['thresholds'] {
+  return Object.fromEntries(
+    Object.entries(manifest.thresholds).filter(
+      ([key, entries]) => !(key in config.thresholds) && !(key in manifest.request.thresholds) && entries.length > 0,
+    ),
+  );
 }
 
 function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: StopRequest | null, stops: ReadonlyMap<number, SegmentStopRecord>): Reason[] {
@@ -285,8 +321,6 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   const notes = [...collected.notes];
   const runError = (await readJson(store, keys.runError(env, runId))) as RunError | undefined;
   const inspect = (await readJson(store, keys.inspect(env, runId))) as InspectRecord | undefined;
-  // The script's thresholds as k6 inspect read them; the manifest's (config and request) win.
-  const thresholdManifest: RunManifest = { ...manifest, thresholds: { ...(inspect?.thresholds ?? {}), ...manifest.thresholds } };
   const stops = new Map<number, SegmentStopRecord>();
   for (const plan of manifest.segments) {
     const stopRecord = (await readJson(store, keys.segmentStop(env, runId, plan.index))) as SegmentStopRecord | undefined;
@@ -307,14 +341,25 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   const drift = analyzeDrift(series, { runStartMs, warmupS, drift: config.drift });
   const leaks = analyzeLeaks(series, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
 
-  const thresholds = evaluateThresholds(thresholdDefinitions(thresholdManifest, config, notes), {
-    merged: aggregatesOf(total),
+  const { definitions, problems: thresholdProblems } = thresholdDefinitions(
+    {
+      script: { ...(inspect?.thresholds ?? {}), ...scriptThresholdsOf(manifest, config) },
+      config: config.thresholds,
+      request: manifest.request.thresholds,
+    },
+    config,
+  );
+  const mergedAggregates = aggregatesOf(total);
+  for (const error of checkThresholdTypes(definitions, mergedAggregates)) thresholdProblems.push(error.message);
+  const thresholds = evaluateThresholds(definitions, {
+    merged: mergedAggregates,
     durationS: coveredS,
     perMinute: minutes.map((minute) => ({ metrics: aggregatesOf(minute), durationS: minute.lengthMs / 1000 })),
   });
   const load = analyzeLoad({ manifest, config, total, windows, coveredS });
 
   const reasons: Reason[] = [];
+  for (const problem of thresholdProblems) reasons.push({ code: 'INVALID_THRESHOLD', verdict: 'ERROR', message: problem });
   if (runError) reasons.push({ code: runError.code, verdict: 'ERROR', message: runError.message });
   reasons.push(...segmentReasons(views, config, stop ?? null, stops));
 

@@ -25,7 +25,7 @@ export const ThresholdResultSchema = z.object({
   /** The aggregate the expression compares, as computed on the merged run. */
   observed: nullableNumber,
   passed: z.boolean().nullable(),
-  source: z.enum(['script', 'request', 'slo']),
+  source: z.enum(['script', 'config', 'request', 'slo']),
   /** Minutes (series index) in which the expression failed on that minute alone. */
   failedMinutes: z.number().int().nonnegative(),
   note: z.string().nullable(),
@@ -66,7 +66,7 @@ export const SeriesAnalysisSchema = z.object({
   status: z.enum(['ok', 'flagged', 'insufficient-data', 'no-data']),
   message: z.string(),
   fit: TrendFitSchema.nullable(),
-  /** Mean of the first and last quarter after warm-up, and their relative change. */
+  /** Median of the first and last quarter after warm-up, and their relative change. */
   firstQuarter: nullableNumber,
   lastQuarter: nullableNumber,
   relativeChange: nullableNumber,

@@ -42,7 +42,8 @@ export const ThresholdEntrySchema = z.union([
     .object({
       threshold: z.string().min(1),
       abortOnFail: z.boolean().optional(),
-      delayAbortEval: z.string().optional(),
+      // k6 prints null when abortOnFail is set without a delay; a number is milliseconds.
+      delayAbortEval: z.union([z.string(), z.number().nonnegative()]).nullable().optional(),
     })
     .strict(),
 ]);
