@@ -38,6 +38,8 @@ export interface MergedWindow {
   generator: WindowRecord['generator'];
   /** Segments that contributed to this window. */
   segments: Set<number>;
+  /** Time covered by the 10-second windows merged into this period, at most `lengthMs`. */
+  coveredMs: number;
 }
 
 export function emptyWindow(startMs: number, lengthMs: number): MergedWindow {
@@ -68,6 +70,7 @@ export function emptyWindow(startMs: number, lengthMs: number): MergedWindow {
       probeFailures: 0,
     },
     segments: new Set(),
+    coveredMs: 0,
   };
 }
 
@@ -124,6 +127,7 @@ export function fromRecord(record: WindowRecord): MergedWindow {
   for (const [name, probe] of Object.entries(record.probes)) window.probes.set(name, { ...probe });
   window.generator = { ...record.generator };
   window.segments.add(record.segment);
+  window.coveredMs = record.lengthMs;
   return window;
 }
 
@@ -137,6 +141,7 @@ export function mergeSameWindow(target: MergedWindow, source: MergedWindow): voi
 /** Adds a later or earlier window to a longer period (a minute, the whole run). */
 export function mergeAcrossTime(target: MergedWindow, source: MergedWindow): void {
   mergeCommon(target, source);
+  target.coveredMs = Math.min(target.lengthMs || Infinity, target.coveredMs + source.coveredMs);
   target.vus = maxNullable(target.vus, source.vus);
   target.vusMax = maxNullable(target.vusMax, source.vusMax);
 }

@@ -23,7 +23,8 @@ export function buildSeries(minutes: readonly MergedWindow[], config: EnvConfig)
       if (probe === undefined || probe.samples === 0) probes[series.name] = null;
       else probes[series.name] = series.perMinute === 'min' ? probe.min : series.perMinute === 'max' ? probe.max : probe.last;
     }
-    const seconds = minute.lengthMs / 1000;
+    // Edge minutes of a run are partly covered: divide by the time their windows cover.
+    const seconds = minute.coveredMs / 1000;
     return {
       t: minute.startMs,
       requests: ok + failed,

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { ConfigError, type EnvConfig } from '../../core/config.js';
 import { parseDuration } from '../../core/duration.js';
 import { SCHEMA_VERSION } from '../../core/schemas.js';
+import { estimateRunCost } from '../../core/cost.js';
 import { ALWAYS_FILTERED_KEYS, type RunError, type StopRequest } from '../../core/finalize.js';
 import { LogEvent, registerSecret } from '../../core/log.js';
 import { buildManifest, CLI_FIELD_NAMES, deriveRunId, RequestValidationError, validateRunRequest } from '../../core/plan.js';
@@ -190,7 +191,11 @@ export async function runLocal(options: RunLocalOptions, io: Io, log: Log): Prom
   });
 
   if (request.dryRun) {
-    io.out.write(`${JSON.stringify({ dryRun: true, plan: { runId, request, segments: manifest.segments, thresholds: manifest.thresholds, deadline: new Date(manifest.deadlineMs).toISOString() } }, null, 2)}\n`);
+    // The local mode costs nothing; the estimate is what the same plan would cost on Fargate.
+    const cost = estimateRunCost({ segments: request.segments, durationS: request.durationS });
+    io.out.write(
+      `${JSON.stringify({ dryRun: true, plan: { runId, request, segments: manifest.segments, thresholds: manifest.thresholds, deadline: new Date(manifest.deadlineMs).toISOString() }, fargateCostEstimate: cost }, null, 2)}\n`,
+    );
     return ExitCode.Pass;
   }
 
