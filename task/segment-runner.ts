@@ -14,13 +14,13 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { evaluateAbortRules } from '../core/abort.js';
+import { AbortMonitor } from '../core/abort.js';
+import { normalizeThresholds, type ThresholdDefinition } from '../core/thresholds.js';
 import { EnvVar } from '../core/env-vars.js';
 import { decodeWindows, encodeWindows } from '../core/checkpoint.js';
 import type { EnvConfig } from '../core/config.js';
 import { LineSplitter } from '../core/k6-stream.js';
 import { LogEvent, redact } from '../core/log.js';
-import { WindowMerger } from '../core/merge.js';
 import { WindowAggregator } from '../core/windows.js';
 import { keys, type Log, type ResultStore } from '../core/ports.js';
 import { withRetry } from '../core/retry.js';
@@ -69,6 +69,8 @@ export class SegmentRunner {
   #scriptExceptions = 0;
   #checkpointing: Promise<void> = Promise.resolve();
   #storeFailed = false;
+  readonly #abortMonitor: AbortMonitor;
+  readonly #abortKeysRead = new Set<string>();
 
   constructor(options: SegmentRunnerOptions) {
     this.#options = options;
@@ -81,6 +83,14 @@ export class SegmentRunner {
       filters: Object.keys(options.manifest.thresholds),
       maxRequestNames: options.config.windows.maxRequestNames,
     });
+    let abortThresholds: ThresholdDefinition[] = [];
+    try {
+      abortThresholds = normalizeThresholds(options.manifest.thresholds, 'script').filter((threshold) => threshold.abortOnFail);
+    } catch (error) {
+      // finalize reports invalid thresholds as an ERROR; the run itself goes on.
+      options.log.warn('thresholds not usable for abortOnFail', { error });
+    }
+    this.#abortMonitor = new AbortMonitor(options.config.abort, abortThresholds, options.manifest.createdAtMs);
   }
 
   get storeFailed(): boolean {
@@ -326,7 +336,7 @@ export class SegmentRunner {
   }
 
   async #pollStopAndAbort(): Promise<void> {
-    const { manifest, store, segment, config } = this.#options;
+    const { manifest, store, segment } = this.#options;
     try {
       const stop = await store.get(keys.stopRequest(manifest.env, manifest.runId));
       if (stop !== undefined) {
@@ -334,20 +344,22 @@ export class SegmentRunner {
         this.requestStop('stopped', request.reason ?? 'stop requested');
         return;
       }
-      if (segment.index !== 0 || config.abort.length === 0) return;
+      if (segment.index !== 0 || !this.#abortMonitor.isActive) return;
 
-      const merger = new WindowMerger();
+      // Each checkpoint is read once; the monitor keeps what the rules need.
       for (const key of await store.list(`${keys.run(manifest.env, manifest.runId)}segments/`)) {
-        if (!key.includes('/windows/')) continue;
+        if (!key.includes('/windows/') || this.#abortKeysRead.has(key)) continue;
         const bytes = await store.get(key);
-        if (bytes) for (const record of decodeWindows(bytes, key)) merger.add(record);
+        if (bytes === undefined) continue;
+        this.#abortMonitor.add(decodeWindows(bytes, key));
+        this.#abortKeysRead.add(key);
       }
-      const decision = evaluateAbortRules(config.abort, merger.windows(), manifest.createdAtMs);
+      const decision = this.#abortMonitor.evaluate();
       if (decision === null) return;
 
-      const body = JSON.stringify({ kind: 'abort-rule', reason: `Aborted: ${decision.reason}`, atMs: Date.now() });
+      const body = JSON.stringify({ kind: decision.kind, reason: `Aborted: ${decision.reason}`, atMs: Date.now() });
       await store.putIfAbsent(keys.stopRequest(manifest.env, manifest.runId), body, 'application/json');
-      this.#log.warn('abort rule triggered', { event: LogEvent.AbortTriggered, reason: decision.reason });
+      this.#log.warn('abort triggered', { event: LogEvent.AbortTriggered, kind: decision.kind, reason: decision.reason });
       this.requestStop('stopped', `Aborted: ${decision.reason}`);
     } catch (error) {
       this.#log.warn('stop and abort check failed', { error });
