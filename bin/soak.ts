@@ -14,6 +14,10 @@ import { RunIdSchema } from '../core/schemas.js';
 import { finalizeAndNotify, formatSummary, openInBrowser, readReport } from './commands/finalize.js';
 import { listRuns, runStatus } from './commands/list.js';
 import { runLocal, type RunLocalOptions } from './commands/run-local.js';
+import { startCloudRun, stopCloudRun, type StartOptions } from './commands/start.js';
+import { isCloudEnv, openCloudEnvironment } from './cloud.js';
+import type { ResultStore } from '../core/ports.js';
+import { writeFileSync } from 'node:fs';
 import { ExitCode, exitCodeForVerdict, UsageError, type Io } from './io.js';
 
 const io: Io = { out: process.stdout, err: process.stderr };
@@ -23,8 +27,16 @@ function envOption(): Option {
   return new Option('--env <name>', 'environment name; selects config/<name>.json').default('local');
 }
 
+const DEFAULT_RESULTS = './soak-results';
+
 function resultsOption(): Option {
-  return new Option('--results <dir>', 'local results folder, laid out like the bucket').default('./soak-results');
+  return new Option('--results <dir>', `local results folder, laid out like the bucket (default: ${DEFAULT_RESULTS}; for an env with config/deploy/<env>.json and no --results, its S3 bucket)`);
+}
+
+/** The results of `env`: its S3 bucket when deployed and no --results was given, else a folder. */
+async function storeFor(options: { env: string; results?: string }): Promise<ResultStore> {
+  if (isCloudEnv(options.env, options.results !== undefined)) return (await openCloudEnvironment(options.env)).store;
+  return new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -85,8 +97,9 @@ export function buildProgram(): Command {
     .option('--open', 'open report.html when done')
     .action((options: RunLocalOptions & { local?: boolean }) =>
       handle(async () => {
+        options.results ??= DEFAULT_RESULTS;
         if (!options.local) {
-          throw new UsageError('soak run needs --local (runs on this machine). To run in AWS, deploy the stack and use `soak start` or invoke the start-run Lambda (docs/deploy.md).');
+          throw new UsageError('soak run needs --local (runs on this machine). To run in AWS, deploy the stack and use `soak start --env NAME` (docs/deploy.md).');
         }
         return runLocal(options, io, log);
       }),
@@ -101,9 +114,9 @@ export function buildProgram(): Command {
     .option('--webhook <url>', 'Slack incoming-webhook URL for the notification')
     .option('--json', 'print the result as JSON')
     .option('--open', 'open report.html when done')
-    .action((runId: string, options: { env: string; results: string; webhook?: string; json?: boolean; open?: boolean }) =>
+    .action((runId: string, options: { env: string; results?: string; webhook?: string; json?: boolean; open?: boolean }) =>
       handle(async () => {
-        const store = new FolderResultStore(resolve(options.results));
+        const store = new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));
         return finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
       }),
     );
@@ -116,11 +129,20 @@ export function buildProgram(): Command {
     .addOption(resultsOption())
     .option('--json', 'print report.json as is')
     .option('--open', 'open report.html in the default browser')
-    .action((runId: string, options: { env: string; results: string; json?: boolean; open?: boolean }) =>
+    .action((runId: string, options: { env: string; results?: string; json?: boolean; open?: boolean }) =>
       handle(async () => {
-        const store = new FolderResultStore(resolve(options.results));
+        const store = await storeFor(options);
         const report = await readReport(store, options.env, checkRunId(runId));
-        const htmlPath = resolve(options.results, keys.reportHtml(options.env, runId));
+        let htmlPath = `${store.location}/${keys.reportHtml(options.env, runId)}`;
+        if (store instanceof FolderResultStore) {
+          htmlPath = resolve(store.root, keys.reportHtml(options.env, runId));
+        } else if (options.open) {
+          // A browser cannot open s3:// links: copy the self-contained page next to the user.
+          const bytes = await store.get(keys.reportHtml(options.env, runId));
+          if (bytes === undefined) throw new UsageError(`Run ${runId} has no report.html in ${store.location}.`);
+          htmlPath = resolve(`${runId}.report.html`);
+          writeFileSync(htmlPath, bytes);
+        }
         io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report, htmlPath));
         if (options.open) openInBrowser(htmlPath, io);
         return exitCodeForVerdict(report.verdict);
@@ -134,9 +156,9 @@ export function buildProgram(): Command {
     .addOption(envOption())
     .addOption(resultsOption())
     .option('--webhook <url>', 'Slack incoming-webhook URL (else SOAK_SLACK_WEBHOOK_URL)')
-    .action((runId: string, options: { env: string; results: string; webhook?: string }) =>
+    .action((runId: string, options: { env: string; results?: string; webhook?: string }) =>
       handle(async () => {
-        const store = new FolderResultStore(resolve(options.results));
+        const store = new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));
         await readReport(store, options.env, checkRunId(runId));
         return finalizeAndNotify({ store, env: options.env, runId, io, log, webhook: options.webhook, forceNotify: true });
       }),
@@ -148,8 +170,8 @@ export function buildProgram(): Command {
     .addOption(envOption())
     .addOption(resultsOption())
     .option('--json', 'print JSON')
-    .action((options: { env: string; results: string; json?: boolean }) =>
-      handle(() => listRuns(new FolderResultStore(resolve(options.results)), options.env, io, options.json ?? false)),
+    .action((options: { env: string; results?: string; json?: boolean }) =>
+      handle(async () => listRuns(await storeFor(options), options.env, io, options.json ?? false)),
     );
 
   program
@@ -159,21 +181,23 @@ export function buildProgram(): Command {
     .addOption(envOption())
     .addOption(resultsOption())
     .option('--json', 'print JSON')
-    .action((runId: string, options: { env: string; results: string; json?: boolean }) =>
-      handle(() => runStatus(new FolderResultStore(resolve(options.results)), options.env, checkRunId(runId), io, options.json ?? false)),
+    .action((runId: string, options: { env: string; results?: string; json?: boolean }) =>
+      handle(async () => runStatus(await storeFor(options), options.env, checkRunId(runId), io, options.json ?? false)),
     );
 
   program
     .command('stop')
-    .description('stop every segment of a running local run; it is finalized as STOPPED')
+    .description('stop every segment of a running run; it is finalized as STOPPED')
     .argument('<runId>', 'the run')
     .addOption(envOption())
     .addOption(resultsOption())
     .option('--reason <text>', 'why, recorded in the report', 'stopped with soak stop')
-    .action((runId: string, options: { env: string; results: string; reason: string }) =>
+    .action((runId: string, options: { env: string; results?: string; reason: string }) =>
       handle(async () => {
-        const store = new FolderResultStore(resolve(options.results));
-        if ((await store.get(keys.manifest(options.env, checkRunId(runId)))) === undefined) {
+        checkRunId(runId);
+        if (isCloudEnv(options.env, options.results !== undefined)) return stopCloudRun(await openCloudEnvironment(options.env), runId, options.reason, io);
+        const store = new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));
+        if ((await store.get(keys.manifest(options.env, runId))) === undefined) {
           throw new UsageError(`No run "${runId}" in env "${options.env}" under ${store.root}.`);
         }
         const stop: StopRequest = { kind: 'person', reason: options.reason, atMs: Date.now() };
@@ -184,6 +208,27 @@ export function buildProgram(): Command {
             : `A stop was already requested for ${runId}.\n`,
         );
         return ExitCode.Pass;
+      }),
+    );
+
+  program
+    .command('start')
+    .description('start an on-demand run in a deployed environment (prints the plan and cost first)')
+    .requiredOption('--env <name>', 'deployed environment; needs config/deploy/<name>.json and its stack')
+    .option('--target <url>', 'base URL of the API (default: the environment configuration)')
+    .option('--scenario <name>', 'bundled scenario name')
+    .option('--rate <n>', 'iterations per second')
+    .option('--duration <d>', 'planned duration, for example 30m')
+    .option('--segments <n>', 'Fargate tasks sharing the load')
+    .option('--threshold <metric=expr>', 'extra threshold, repeatable', collect, [])
+    .option('--label <key=value>', 'label recorded with the run, repeatable', collect, [])
+    .option('--dry-run', 'print the plan and the cost estimate only')
+    .option('--wait', 'follow the run to its verdict; the exit code is the verdict')
+    .option('--json', 'print JSON lines')
+    .action((options: StartOptions) =>
+      handle(async () => {
+        if (options.env === 'local') throw new UsageError('soak start runs in a deployed environment; for this machine use `soak run --local`.');
+        return startCloudRun(await openCloudEnvironment(options.env), options, io);
       }),
     );
 

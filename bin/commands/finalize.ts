@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { EnvVar } from '../../core/env-vars.js';
 import { finalizeRun, type FinalizeOutcome } from '../../core/finalize.js';
 import { LogEvent, registerSecret } from '../../core/log.js';
-import { keys, type Log, type Notifier } from '../../core/ports.js';
+import { keys, type Log, type Notifier, type ResultStore } from '../../core/ports.js';
 import { renderReportHtml } from '../../core/render-html.js';
 import { loadReportAssets } from '../../core/report-assets.js';
 import { RunReportSchema, type RunReport } from '../../core/report-schema.js';
@@ -107,18 +107,18 @@ async function notify(context: FinalizeContext, report: RunReport): Promise<void
   }
 }
 
-export async function readReport(store: FolderResultStore, env: string, runId: string): Promise<RunReport> {
+export async function readReport(store: ResultStore, env: string, runId: string): Promise<RunReport> {
   const bytes = await store.get(keys.report(env, runId));
   if (bytes === undefined) {
     const manifest = await store.get(keys.manifest(env, runId));
     if (manifest === undefined) {
-      throw new UsageError(`No run "${runId}" in env "${env}" under ${store.root}. Check --results and --env, or list runs with \`soak list --env ${env}\`.`);
+      throw new UsageError(`No run "${runId}" in env "${env}" under ${store.location}. Check --results and --env, or list runs with \`soak list --env ${env}\`.`);
     }
-    throw new UsageError(`Run ${runId} has no report yet. Create it with \`soak finalize --env ${env} --results ${store.root} ${runId}\`.`);
+    throw new UsageError(`Run ${runId} has no report yet. Create it with \`soak finalize --env ${env} --results ${store.location} ${runId}\`.`);
   }
   const parsed = RunReportSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
   if (!parsed.success) {
-    throw new UsageError(`${keys.report(env, runId)} under ${store.root} is not a soak-runner report (${parsed.error.issues[0]?.message}). Recreate it with \`soak finalize\`.`);
+    throw new UsageError(`${keys.report(env, runId)} under ${store.location} is not a soak-runner report (${parsed.error.issues[0]?.message}). Recreate it with \`soak finalize\`.`);
   }
   return parsed.data;
 }
