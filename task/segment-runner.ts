@@ -286,8 +286,15 @@ export class SegmentRunner {
     }, timing.cpuSampleMs ?? 1000);
 
     const checkpointTimer = setInterval(() => void this.#checkpoint(false), config.windows.checkpointEveryS * 1000);
+    // The hard deadline: a straggler never outlives its run, whatever k6 does.
+    const deadlineTimer = setInterval(() => {
+      if (Date.now() > this.#options.manifest.deadlineMs) {
+        this.requestStop('stopped', `the run passed its deadline (${new Date(this.#options.manifest.deadlineMs).toISOString()})`);
+        if (Date.now() > this.#options.manifest.deadlineMs + 60_000) child.kill('SIGKILL');
+      }
+    }, 5_000);
     const stopTimer = setInterval(() => void this.#pollStopAndAbort(), timing.stopPollMs ?? 10_000);
-    return [closeTimer, checkpointTimer, stopTimer];
+    return [closeTimer, checkpointTimer, stopTimer, deadlineTimer];
   }
 
   #emitWindows(closed: WindowRecord[]): void {
