@@ -30,4 +30,6 @@ export const MetricName = {
   /** Requests and failed requests per minute while a run is live, summed over segments (Count). */
   LiveRequests: 'LiveRequests',
   LiveFailedRequests: 'LiveFailedRequests',
+  /** Latency of successful requests while a run is live, as a distribution (Milliseconds). */
+  LiveLatencyMs: 'LiveLatencyMs',
 } as const;

@@ -52,7 +52,11 @@ export interface Launcher {
 
 export interface MetricDatum {
   name: string;
+  /** The value, or the sample count when `values` and `counts` carry a distribution. */
   value: number;
+  /** A distribution as value/count pairs (at most 150), so CloudWatch percentiles merge across tasks. */
+  values?: number[];
+  counts?: number[];
   unit: 'Count' | 'Milliseconds' | 'Percent' | 'Bytes' | 'Count/Second' | 'None';
   dimensions?: Record<string, string>;
   timestampMs?: number;

@@ -24,7 +24,7 @@ import { EnvVar, SegmentExitCode } from '../core/env-vars.js';
 import { createLogger, LogEvent, registerSecret } from '../core/log.js';
 import { keys, type Log, type ResultStore } from '../core/ports.js';
 import { RunManifestSchema, SCHEMA_VERSION, type RunManifest, type SegmentResult } from '../core/schemas.js';
-import { openStore } from '../adapters/store.js';
+import { openMetricsSink, openStore } from '../adapters/store.js';
 import { findK6, inspectScript, K6InspectError, K6NotFoundError } from './k6.js';
 import { hashScenario } from './scenario-hash.js';
 import type { InspectRecord } from '../core/finalize.js';
@@ -188,6 +188,7 @@ export async function main(): Promise<number> {
       scenariosDir,
       secrets: { token, clientSecret },
       progress,
+      metrics: await openMetricsSink(requireEnv(EnvVar.Store), log),
     });
 
     const onSignal = (signal: NodeJS.Signals) => runner.requestStop('stopped', `run-segment received ${signal}`);

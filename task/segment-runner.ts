@@ -22,7 +22,8 @@ import type { EnvConfig } from '../core/config.js';
 import { LineSplitter } from '../core/k6-stream.js';
 import { LogEvent, redact } from '../core/log.js';
 import { WindowAggregator } from '../core/windows.js';
-import { keys, type Log, type ResultStore } from '../core/ports.js';
+import { keys, type Log, type MetricsSink, type ResultStore } from '../core/ports.js';
+import { liveMetricData } from '../core/live-metrics.js';
 import { withRetry } from '../core/retry.js';
 import {
   SCHEMA_VERSION,
@@ -46,6 +47,8 @@ export interface SegmentRunnerOptions {
   scenariosDir: string;
   /** Secrets for the scenario, passed to k6 through its environment only. */
   secrets: { token?: string; clientSecret?: string };
+  /** Receives per-window live metrics after each checkpoint (CloudWatch in AWS). */
+  metrics?: MetricsSink;
   /** Receives each closed window, for live progress in the local mode. */
   progress?: Writable;
   /** Shortens intervals in tests; production uses the configuration's. */
@@ -334,6 +337,11 @@ export class SegmentRunner {
         this.#lastCheckpointSeq = seq;
         this.#storeFailed = false;
         this.#log.info('windows checkpointed', { event: LogEvent.WindowsCheckpointed, seq, windows: batch.length });
+        if (this.#options.metrics) {
+          await this.#options.metrics
+            .publish(liveMetricData(batch, manifest.env))
+            .catch((error) => this.#log.warn('live metrics not published', { error }));
+        }
       } catch (error) {
         this.#storeFailed = true;
         this.#log.error('checkpoint failed, windows kept in memory', { key, pendingWindows: this.#pending.length, error });

@@ -23,6 +23,9 @@ const ENVELOPE_BYTES = 1024;
 export function estimateDatumBytes(datum: MetricDatum): number {
   const field = (name: string, value: string) => `MetricData.member.1000.${name}=`.length + encodeURIComponent(value).length + 1;
   let bytes = field('MetricName', datum.name) + field('Value', String(datum.value)) + field('Unit', datum.unit);
+  datum.values?.forEach((value, index) => {
+    bytes += field('Values.member.150', String(value)) + field('Counts.member.150', String(datum.counts?.[index] ?? 1));
+  });
   if (datum.timestampMs !== undefined) bytes += field('Timestamp', new Date(datum.timestampMs).toISOString());
   for (const [name, value] of Object.entries(datum.dimensions ?? {})) {
     bytes += field('Dimensions.member.30.Name', name) + field('Dimensions.member.30.Value', value);
@@ -53,7 +56,8 @@ export function batchMetricData(data: MetricDatum[], limits: { datums: number; b
 function toCloudWatch(datum: MetricDatum): CloudWatchDatum {
   return {
     MetricName: datum.name,
-    Value: datum.value,
+    // A distribution replaces Value: CloudWatch takes one or the other.
+    ...(datum.values === undefined ? { Value: datum.value } : { Values: datum.values, Counts: datum.counts }),
     Unit: datum.unit,
     Timestamp: datum.timestampMs === undefined ? undefined : new Date(datum.timestampMs),
     Dimensions: Object.entries(datum.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
