@@ -66,12 +66,15 @@ export interface RunMonitoringProps {
   loadGenerator: LoadGenerator;
   /** Hours without a finalized scheduled run before the "no report" alarm fires; undefined when no schedule runs. */
   noReportHours: number | undefined;
+  /** The environment's SLOs; the live alarms compare each minute of a running soak with them. */
+  slo?: { p99Ms: number | null; errorRate: number | null };
 }
 
 export class RunMonitoring extends Construct {
   readonly noReportAlarm: cloudwatch.Alarm | undefined;
   readonly verdictAlarm: cloudwatch.Alarm;
   readonly errorAlarms: cloudwatch.Alarm[];
+  readonly liveAlarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: RunMonitoringProps) {
@@ -114,6 +117,43 @@ export class RunMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.verdictAlarm.addAlarmAction(action);
+
+    // Live alarms fire during a run, from the per-window metrics every task publishes:
+    // three consecutive bad minutes over all tasks together. Stopping the run is the
+    // abort rules' job (segment 0 evaluates them on the merged windows); these page.
+    if (props.slo?.errorRate != null) {
+      const errorRate = new cloudwatch.MathExpression({
+        expression: 'failed / IF(requests > 0, requests, 1)',
+        usingMetrics: {
+          failed: metric(MetricName.LiveFailedRequests, 'Sum', Duration.minutes(1)),
+          requests: metric(MetricName.LiveRequests, 'Sum', Duration.minutes(1)),
+        },
+        period: Duration.minutes(1),
+        label: 'live error rate',
+      });
+      const alarm = new cloudwatch.Alarm(this, 'LiveErrorRate', {
+        alarmDescription: `soak-runner ${props.envName}: the running soak's error rate is above the SLO of ${props.slo.errorRate} for 3 minutes.`,
+        metric: errorRate,
+        threshold: props.slo.errorRate,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.liveAlarms.push(alarm);
+    }
+    if (props.slo?.p99Ms != null) {
+      const alarm = new cloudwatch.Alarm(this, 'LiveLatencyP99', {
+        alarmDescription: `soak-runner ${props.envName}: the running soak's p99 of successful requests is above the SLO of ${props.slo.p99Ms} ms for 3 minutes.`,
+        metric: metric(MetricName.LiveLatencyMs, 'p99', Duration.minutes(1)),
+        threshold: props.slo.p99Ms,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.liveAlarms.push(alarm);
+    }
 
     this.errorAlarms = props.functions.map((fn, index) => {
       const alarm = new cloudwatch.Alarm(this, `LambdaErrors${index}`, {

@@ -70,6 +70,7 @@ export class SoakRunnerStack extends Stack {
       functions: [this.lifecycle.startRun, this.lifecycle.finishRun],
       loadGenerator: this.loadGenerator,
       noReportHours: this.schedule === undefined ? undefined : deploy.alarms.noReportHours,
+      slo: config.slo,
     });
 
     new CfnOutput(this, 'ResultsBucketName', { value: this.results.bucket.bucketName, description: 'Bucket with manifests, windows, reports and history' });

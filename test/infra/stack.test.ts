@@ -388,3 +388,23 @@ describe('deploy configuration', () => {
     assert.match(result.stderr, /Missing environment: pass -c env=NAME.*Files in config\/deploy: .*example\.json/s);
   });
 });
+
+describe('live alarms', () => {
+  test('live p99 alarm reads the distribution metric every minute', () => {
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'LiveLatencyMs',
+      ExtendedStatistic: 'p99',
+      Period: 60,
+      EvaluationPeriods: 3,
+    });
+  });
+
+  test('live error rate alarm divides failed by all requests', () => {
+
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed / IF(requests > 0, requests, 1)' })]),
+      EvaluationPeriods: 3,
+    });
+  });
+});
