@@ -364,7 +364,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   reasons.push(...segmentReasons(views, config, stop ?? null, stops));
 
   const { ok, failed } = total.requests;
-  if (!runError && ok + failed === 0 && windows.length === 0) {
+  if (!runError && !stop && ok + failed === 0 && windows.length === 0) {
     reasons.push({ code: 'NO_DATA', verdict: 'ERROR', message: 'No segment stored any sample: k6 never ran, or every checkpoint was lost.' });
   } else if (ok === 0 && failed > 0) {
     reasons.push({

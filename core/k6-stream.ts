@@ -4,9 +4,9 @@
  * Two line shapes exist: `{"type":"Metric","data":{...},"metric":"name"}`, written
  * lazily right before a metric's first sample, and
  * `{"metric":"name","type":"Point","data":{"time":"...","value":1.5,"tags":{...}}}`.
- * Points dominate the stream (nine per HTTP request, all with the same tags), so the
- * parser reads them by position, caches parsed tag objects by their JSON text, and
- * falls back to `JSON.parse` for any line that does not have the expected layout.
+ * Points dominate the stream: nine per HTTP request, all with the same tags. The
+ * parser therefore reads them by position and caches parsed tag objects by their JSON
+ * text. Any line without the expected layout goes through `JSON.parse` instead.
  */
 
 export type Tags = Readonly<Record<string, string>>;

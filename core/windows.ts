@@ -1,8 +1,8 @@
 /**
  * Aggregation of one segment's k6 samples into windows aligned to UTC multiples of
- * the window length. Each point lands in the window of its own timestamp; a window
- * closes once the clock passes its end plus a grace period, and points that arrive
- * for a closed window are counted as late instead of reopening it.
+ * the window length. Each point lands in the window of its own timestamp. A window
+ * closes once the clock passes its end plus a grace period. Points that arrive for a
+ * closed window are counted as late instead of reopening it.
  */
 import {
   addSample,
@@ -377,7 +377,7 @@ export class WindowAggregator {
       filterKeys: new Map(),
     };
     // Tag sets repeat for every request of the same name and status, so the cache stays
-    // small; a script with unique tags per request would grow it, hence the reset.
+    // small. A script with unique tags per request would grow it without the reset.
     if (this.#tagCache.size > 20_000) this.#tagCache.clear();
     this.#tagCache.set(tagsJson, info);
     return info;

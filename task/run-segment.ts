@@ -115,6 +115,17 @@ export async function main(): Promise<number> {
   let manifest: RunManifest | undefined;
   let segmentIndex = -1;
 
+  // A stop can come while the script is inspected or the target is awaited: remember
+  // it, so the segment ends as stopped with a result instead of dying without one.
+  let earlySignal: NodeJS.Signals | null = null;
+  const earlyStop = new AbortController();
+  const onEarlySignal = (signal: NodeJS.Signals) => {
+    earlySignal ??= signal;
+    earlyStop.abort();
+  };
+  process.on('SIGTERM', onEarlySignal);
+  process.on('SIGINT', onEarlySignal);
+
   try {
     const runId = requireEnv(EnvVar.RunId);
     const env = requireEnv(EnvVar.Env);
@@ -144,8 +155,8 @@ export async function main(): Promise<number> {
     }
 
     const healthUrl = new URL(config.defaults.healthPath, manifest.request.target).toString();
-    const health = await waitForHealth(healthUrl, config.defaults.healthTimeoutS * 1000);
-    if (!health.healthy) {
+    const health = await waitForHealth(healthUrl, config.defaults.healthTimeoutS * 1000, { signal: earlyStop.signal });
+    if (!health.healthy && earlySignal === null) {
       const detail = `target unavailable: ${healthUrl} did not answer 2xx within ${config.defaults.healthTimeoutS} s (last: ${health.lastError})`;
       log.error('target unavailable', { event: LogEvent.TargetUnavailable, url: healthUrl, lastError: health.lastError });
       await writeFailedResult(store, manifest, segmentIndex, 'runner-error', detail);
@@ -191,6 +202,12 @@ export async function main(): Promise<number> {
       metrics: await openMetricsSink(requireEnv(EnvVar.Store), log),
     });
 
+    process.off('SIGTERM', onEarlySignal);
+    process.off('SIGINT', onEarlySignal);
+    if (earlySignal !== null) {
+      await writeFailedResult(store, manifest, segmentIndex, 'stopped', `run-segment received ${earlySignal} before k6 started`);
+      return SegmentExitCode.Stopped;
+    }
     const onSignal = (signal: NodeJS.Signals) => runner.requestStop('stopped', `run-segment received ${signal}`);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
