@@ -71,8 +71,12 @@ async function main(): Promise<number> {
         'demo: the API below gets no load from it, and the report is labelled k6=recorded-replay.\n',
     );
     process.env.K6_BIN = join(ROOT, 'test/support/fake-k6.mjs');
-    // The recording ran at 100 iterations/s in two segments: loop it for the planned time.
+    // The recording ran at 100 iterations/s: loop it for the planned time.
     process.env.FAKE_K6_LOOP_S = String(parseDuration(values.duration) ?? 120);
+    // The clean recording (no failures), split between the segments by the double.
+    process.env.FAKE_K6_CASE = 'pass';
+    // run-segment builds k6's environment from scratch: let the double's settings through.
+    process.env.SOAK_K6_PASS_ENV = 'FAKE_K6_CASE,FAKE_K6_LOOP_S';
     values.rate = '100';
     values.segments = '2';
     labels.push('k6=recorded-replay');
