@@ -11,6 +11,7 @@ export const RATE_RANGE = { min: 1, max: 100_000 } as const;
 export const DURATION_RANGE_S = { min: 10, max: 72 * 3600 } as const;
 export const SEGMENTS_RANGE = { min: 1, max: 64 } as const;
 
+/** Every verdict, from highest to lowest precedence (core/verdict.ts explains the order). */
 export const VERDICTS = [
   'ERROR',
   'INCOMPLETE',

@@ -3,23 +3,14 @@
  * and the report lists every finding, sorted the same way.
  */
 import type { Reason } from './report-schema.js';
-import type { Verdict } from './schemas.js';
+import { VERDICTS, type Verdict } from './schemas.js';
 
 /**
  * Verdicts from highest to lowest precedence. A fault of the runner or an incomplete run
  * comes first, because its other findings cannot be trusted. A stop by a person comes
  * before thresholds, and the trend findings come last, the weakest evidence last.
  */
-export const VERDICT_PRECEDENCE: readonly Verdict[] = [
-  'ERROR',
-  'INCOMPLETE',
-  'STOPPED',
-  'FAIL',
-  'REGRESSION',
-  'LEAK_SUSPECTED',
-  'DRIFT',
-  'PASS',
-];
+export const VERDICT_PRECEDENCE: readonly Verdict[] = VERDICTS;
 
 /** Returns the rank of a verdict in VERDICT_PRECEDENCE: 0 for ERROR, higher for weaker verdicts. */
 export function verdictRank(verdict: Verdict): number {
