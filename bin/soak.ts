@@ -116,7 +116,7 @@ export function buildProgram(): Command {
     .option('--open', 'open report.html when done')
     .action((runId: string, options: { env: string; results?: string; webhook?: string; json?: boolean; open?: boolean }) =>
       handle(async () => {
-        const store = new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));
+        const store = await storeFor(options);
         return finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
       }),
     );
@@ -158,7 +158,7 @@ export function buildProgram(): Command {
     .option('--webhook <url>', 'Slack incoming-webhook URL (else SOAK_SLACK_WEBHOOK_URL)')
     .action((runId: string, options: { env: string; results?: string; webhook?: string }) =>
       handle(async () => {
-        const store = new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));
+        const store = await storeFor(options);
         await readReport(store, options.env, checkRunId(runId));
         return finalizeAndNotify({ store, env: options.env, runId, io, log, webhook: options.webhook, forceNotify: true });
       }),

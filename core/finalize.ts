@@ -361,7 +361,8 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   const reasons: Reason[] = [];
   for (const problem of thresholdProblems) reasons.push({ code: 'INVALID_THRESHOLD', verdict: 'ERROR', message: problem });
   if (runError) reasons.push({ code: runError.code, verdict: 'ERROR', message: runError.message });
-  reasons.push(...segmentReasons(views, config, stop ?? null, stops));
+  const deliberateStop = stop && stop.kind !== 'deadline' ? stop : null;
+  reasons.push(...segmentReasons(views, config, deliberateStop, stops));
 
   const { ok, failed } = total.requests;
   if (!runError && !stop && ok + failed === 0 && windows.length === 0) {
@@ -383,10 +384,13 @@ export async function buildReport(store: ResultStore, env: string, runId: string
     notes.push(`The script threw ${total.generator.scriptExceptions} exceptions in ${total.iterations} iterations; k6 logged them to stderr (segment logs).`);
   }
   if (stop?.kind === 'person') reasons.push({ code: 'STOPPED', verdict: 'STOPPED', message: `Stopped by a person: ${stop.reason}.` });
-  if (stop && stop.kind !== 'person') reasons.push({ code: 'ABORTED', verdict: 'FAIL', message: stop.reason });
+  if (stop && (stop.kind === 'abort-rule' || stop.kind === 'abort-threshold')) reasons.push({ code: 'ABORTED', verdict: 'FAIL', message: stop.reason });
+  // The sweep's deadline stop explains nothing by itself: the segments it cut short are
+  // judged by their coverage like any other early stop.
+  if (stop?.kind === 'deadline') notes.push(`${stop.reason}.`);
 
   // A short run stopped on purpose is explained by the stop, not by its load.
-  if (!stop) reasons.push(...load.reasons);
+  if (!deliberateStop) reasons.push(...load.reasons);
   reasons.push(...thresholdReasons(thresholds));
   reasons.push(...analysisReasons(leaks, 'LEAK_SUSPECTED', 'LEAK'));
   reasons.push(...analysisReasons(drift, 'DRIFT', 'DRIFT'));

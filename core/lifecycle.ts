@@ -80,7 +80,10 @@ export async function startRun(deps: StartDeps, input: Record<string, unknown>, 
 
   const created = await deps.store.putIfAbsent(keys.manifest(request.env, runId), `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');
   if (!created) {
-    await releaseLock(deps.store, request.env, runId);
+    // acquireLock returns without error when the lock already names this run id, so a
+    // concurrent duplicate gets here while the other start of the same run holds the lock.
+    // Only a finished run's lock is this call's own to release.
+    if ((await deps.store.get(keys.finalized(request.env, runId))) !== undefined) await releaseLock(deps.store, request.env, runId);
     return { status: 'duplicate', runId, message: `Run ${runId} already exists: a second trigger of the same schedule starts nothing.` };
   }
   log.info('run planned', { event: LogEvent.RunPlanned, segments: request.segments, rate: request.rate, durationS: request.durationS });
@@ -101,6 +104,23 @@ export async function startRun(deps: StartDeps, input: Record<string, unknown>, 
     log.error('launch failed', { failed: launch.failed });
     const runError: RunError = { code: 'LAUNCH_FAILED', message, atMs: deps.nowMs() };
     await deps.store.put(keys.runError(request.env, runId), JSON.stringify(runError, null, 2), 'application/json');
+    // A segment that never launched sends no stop event, so its stop is recorded here, after
+    // run-error.json so that any finalize sees the launch error. The stops of the launched
+    // tasks then finalize the run, or the next sweep does when none launched.
+    for (const failure of launch.failed) {
+      const stop: SegmentStop = {
+        env: request.env,
+        runId,
+        segment: failure.segment,
+        taskId: '',
+        exitCode: null,
+        stopCode: null,
+        stoppedReason: `never launched: ${failure.reason}`,
+        containerReason: null,
+        stoppedAtMs: deps.nowMs(),
+      };
+      await deps.store.put(keys.segmentStop(request.env, runId, failure.segment), JSON.stringify(stop, null, 2), 'application/json');
+    }
     if (launch.launched.length > 0) await deps.launcher.stop(runId, 'launch of the other segments failed');
     return { status: 'launch-failed', runId, message };
   }
@@ -149,13 +169,17 @@ export async function recordSegmentStop(deps: FinishDeps, stop: SegmentStop): Pr
   await deps.store.put(keys.segmentStop(stop.env, stop.runId, stop.segment), JSON.stringify(stop, null, 2), 'application/json');
   log.info('segment stop recorded', { event: LogEvent.SegmentFinished, exitCode: stop.exitCode, stopCode: stop.stopCode, stoppedReason: stop.stoppedReason });
 
-  const stopped = new Set(
-    (await deps.store.list(`${keys.run(stop.env, stop.runId)}stops/`)).map((key) => Number(key.slice(key.lastIndexOf('/') + 1).replace('.json', ''))),
-  );
-  const allStopped = manifest.segments.every((segment) => stopped.has(segment.index));
+  const allStopped = await everySegmentStopped(deps.store, manifest);
   const pastDeadline = deps.nowMs() > manifest.deadlineMs + SWEEP_GRACE_MS;
   if (!allStopped && !pastDeadline) return { finalized: false };
   return { finalized: true, outcome: await finalizeOnce(deps, manifest) };
+}
+
+async function everySegmentStopped(store: ResultStore, manifest: RunManifest): Promise<boolean> {
+  const stopped = new Set(
+    (await store.list(`${keys.run(manifest.env, manifest.runId)}stops/`)).map((key) => Number(key.slice(key.lastIndexOf('/') + 1).replace('.json', ''))),
+  );
+  return manifest.segments.every((segment) => stopped.has(segment.index));
 }
 
 /** Finalizes a run, releases its lock, and notifies and publishes when this call finalized first. */
@@ -172,25 +196,43 @@ export async function finalizeOnce(deps: FinishDeps, manifest: RunManifest): Pro
 /**
  * Finalizes the active run of an environment when it is past its deadline: its
  * stragglers are stopped first, and segments that never reported count as missing.
+ * Before the deadline it finalizes only a run whose every segment has a recorded stop,
+ * such as a launch in which no task started.
  */
 export async function sweepEnvironment(deps: FinishDeps, env: string): Promise<FinalizeOutcome | null> {
   const bytes = await deps.store.get(keys.lock(env));
   if (bytes === undefined) return null;
   const lock = JSON.parse(Buffer.from(bytes).toString('utf8')) as LockBody;
-  if (deps.nowMs() <= lock.deadlineMs + SWEEP_GRACE_MS) return null;
+  const pastDeadline = deps.nowMs() > lock.deadlineMs + SWEEP_GRACE_MS;
 
   const log = deps.log.child({ runId: lock.runId, env });
   let manifest: RunManifest;
   try {
     manifest = await readManifest(deps.store, env, lock.runId);
   } catch (error) {
+    // Before the deadline the manifest may still be on its way, because start-run takes
+    // the lock before it writes the manifest.
+    if (!pastDeadline) return null;
     log.warn('stale lock without a manifest released', { error });
     await releaseLock(deps.store, env, lock.runId);
     return null;
   }
-  log.warn('run past its deadline: stopping stragglers and finalizing', { deadline: new Date(manifest.deadlineMs).toISOString() });
-  const stop: StopRequest = { kind: 'deadline', reason: `The run passed its deadline (${new Date(manifest.deadlineMs).toISOString()}) and was finalized by the sweep`, atMs: deps.nowMs() };
-  await deps.store.putIfAbsent(keys.stopRequest(env, lock.runId), JSON.stringify(stop), 'application/json');
+  if (!pastDeadline) {
+    if (!(await everySegmentStopped(deps.store, manifest))) return null;
+    log.info('finalizing a run whose every segment has stopped');
+    return finalizeOnce(deps, manifest);
+  }
+  const unfinished: number[] = [];
+  for (const segment of manifest.segments) {
+    if ((await deps.store.get(keys.segmentResult(env, lock.runId, segment.index))) === undefined) unfinished.push(segment.index);
+  }
+  log.warn('run past its deadline: stopping stragglers and finalizing', { deadline: new Date(manifest.deadlineMs).toISOString(), unfinished });
+  // finalize reports a deadline stop as a FAIL finding, which is wrong for a run whose
+  // segments all wrote their results and only their stop events were lost.
+  if (unfinished.length > 0) {
+    const stop: StopRequest = { kind: 'deadline', reason: `The run passed its deadline (${new Date(manifest.deadlineMs).toISOString()}) and was finalized by the sweep`, atMs: deps.nowMs() };
+    await deps.store.putIfAbsent(keys.stopRequest(env, lock.runId), JSON.stringify(stop), 'application/json');
+  }
   await deps.launcher.stop(lock.runId, 'deadline passed');
   return finalizeOnce(deps, manifest);
 }
@@ -198,6 +240,13 @@ export async function sweepEnvironment(deps: FinishDeps, env: string): Promise<F
 /** The kill switch: records who stopped the run and stops every task; finish-run then finalizes it as STOPPED. */
 export async function stopRun(deps: { store: ResultStore; launcher: Launcher; log: Log; nowMs: () => number }, env: string, runId: string, reason: string): Promise<{ stopped: boolean; message: string }> {
   await readManifest(deps.store, env, runId);
+  // A stop request written after the verdict would turn the report into STOPPED at the next
+  // finalize, run by a late duplicate event or `soak finalize`, unlike the notification sent.
+  if ((await deps.store.get(keys.finalized(env, runId))) !== undefined) {
+    await deps.launcher.stop(runId, reason);
+    deps.log.info('stop of a finalized run: no stop request written', { runId, env, reason });
+    return { stopped: false, message: `Run ${runId} is already finalized and its report stays as it is. Any of its tasks still running were asked to stop.` };
+  }
   const stop: StopRequest = { kind: 'person', reason, atMs: deps.nowMs() };
   const created = await deps.store.putIfAbsent(keys.stopRequest(env, runId), JSON.stringify(stop), 'application/json');
   await deps.launcher.stop(runId, reason);

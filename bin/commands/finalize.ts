@@ -18,7 +18,7 @@ import { SlackWebhookNotifier } from '../../adapters/slack.js';
 import { exitCodeForVerdict, UsageError, type Io } from '../io.js';
 
 export interface FinalizeContext {
-  store: FolderResultStore;
+  store: ResultStore;
   env: string;
   runId: string;
   io: Io;
@@ -63,6 +63,11 @@ export function openInBrowser(path: string, io: Io): void {
   child.unref();
 }
 
+/** A file path for the local store, else the store's own address of the key (`s3://bucket/...`). */
+function reportLocation(store: ResultStore, key: string): string {
+  return store instanceof FolderResultStore ? join(store.root, key) : `${store.location.replace(/\/$/, '')}/${key}`;
+}
+
 function notifierFor(webhook: string | undefined, io: Io, log: Log): Notifier {
   const url = webhook ?? process.env[EnvVar.SlackWebhookUrl];
   if (url) {
@@ -81,23 +86,23 @@ export async function finalizeAndNotify(context: FinalizeContext): Promise<numbe
       store,
       log,
       renderHtml: (report) => renderReportHtml(report, assets),
-      buildMessage: (report) => buildSlackMessage(report, { reportUrl: `file://${join(store.root, keys.reportHtml(env, runId))}` }),
+      buildMessage: (report) => buildSlackMessage(report, { reportUrl: reportLocation(store, keys.reportHtml(env, runId)) }),
     },
     env,
     runId,
   );
 
-  const htmlPath = outcome.keys.html ? join(store.root, outcome.keys.html) : null;
-  if (context.json) io.out.write(`${JSON.stringify({ type: 'report', verdict: outcome.report.verdict, report: join(store.root, outcome.keys.report), html: htmlPath })}\n`);
+  const htmlPath = outcome.keys.html ? reportLocation(store, outcome.keys.html) : null;
+  if (context.json) io.out.write(`${JSON.stringify({ type: 'report', verdict: outcome.report.verdict, report: reportLocation(store, outcome.keys.report), html: htmlPath })}\n`);
   else io.out.write(`\n${formatSummary(outcome.report, htmlPath)}`);
 
   if (outcome.first || context.forceNotify) await notify(context, outcome.report);
-  if (context.open && htmlPath) openInBrowser(htmlPath, io);
+  if (context.open && htmlPath && store instanceof FolderResultStore) openInBrowser(htmlPath, io);
   return exitCodeForVerdict(outcome.report.verdict);
 }
 
 async function notify(context: FinalizeContext, report: RunReport): Promise<void> {
-  const message = buildSlackMessage(report, { reportUrl: `file://${join(context.store.root, keys.reportHtml(context.env, context.runId))}` });
+  const message = buildSlackMessage(report, { reportUrl: reportLocation(context.store, keys.reportHtml(context.env, context.runId)) });
   const notifier = notifierFor(context.webhook, context.io, context.log);
   const result = await notifier.send(message, message.text);
   const event = result.delivered ? LogEvent.NotificationSent : LogEvent.NotificationFailed;

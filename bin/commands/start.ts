@@ -102,18 +102,21 @@ export async function startCloudRun(cloud: CloudEnvironment, options: StartOptio
 /** Follows a run until its report exists, printing the stored windows' progress. */
 export async function waitForReport(cloud: CloudEnvironment, runId: string, options: Pick<StartOptions, 'json' | 'pollMs'>, io: Io): Promise<number> {
   const pollMs = options.pollMs ?? 30_000;
-  let lastLine = '';
+  let lastCount: number | undefined;
   while (true) {
     const bytes = await cloud.store.get(keys.report(cloud.env, runId));
     if (bytes !== undefined) {
       const report = RunReportSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
-      io.out.write(options.json ? `${JSON.stringify({ type: 'report', verdict: report.verdict, runId })}\n` : `\n${formatSummary(report, `s3 ${keys.reportHtml(cloud.env, runId)}`)}`);
+      io.out.write(options.json ? `${JSON.stringify({ type: 'report', verdict: report.verdict, runId })}\n` : `\n${formatSummary(report, `${cloud.store.location.replace(/\/?$/, '/')}${keys.reportHtml(cloud.env, runId)}`)}`);
       return exitCodeForVerdict(report.verdict);
     }
     const checkpoints = (await cloud.store.list(`${keys.run(cloud.env, runId)}segments/`)).filter((key) => key.includes('/windows/')).length;
-    const line = `${new Date().toISOString()}  ${runId}: ${checkpoints} checkpoints stored, waiting for the verdict…`;
-    if (line !== lastLine) io.out.write(options.json ? `${JSON.stringify({ type: 'progress', runId, checkpoints })}\n` : `${line}\n`);
-    lastLine = line;
+    // Compared by count, because the line's timestamp differs on every poll.
+    if (checkpoints !== lastCount) {
+      const line = `${new Date().toISOString()}  ${runId}: ${checkpoints} checkpoints stored, waiting for the verdict…`;
+      io.out.write(options.json ? `${JSON.stringify({ type: 'progress', runId, checkpoints })}\n` : `${line}\n`);
+    }
+    lastCount = checkpoints;
     await sleep(pollMs);
   }
 }

@@ -82,16 +82,23 @@ async function notify(rt: LambdaRuntime, outcome: FinalizeOutcome): Promise<void
   const message = buildSlackMessage(report, { reportUrl });
 
   if (rt.slackWebhookSecret) {
-    const webhook = await rt.secrets.get(rt.slackWebhookSecret);
-    if (webhook) {
-      registerSecret(webhook);
-      const result = await new SlackWebhookNotifier(webhook, { log: rt.log }).send(message, message.text);
-      rt.log.info('slack notification', {
-        event: result.delivered ? LogEvent.NotificationSent : LogEvent.NotificationFailed,
-        runId: report.runId,
-        attempts: result.attempts,
-        detail: result.detail,
-      });
+    // A Slack failure must not also cost the SNS e-mail below, so it is logged here.
+    try {
+      const webhook = await rt.secrets.get(rt.slackWebhookSecret);
+      if (webhook) {
+        registerSecret(webhook);
+        const result = await new SlackWebhookNotifier(webhook, { log: rt.log }).send(message, message.text);
+        rt.log.info('slack notification', {
+          event: result.delivered ? LogEvent.NotificationSent : LogEvent.NotificationFailed,
+          runId: report.runId,
+          attempts: result.attempts,
+          detail: result.detail,
+        });
+      } else {
+        rt.log.warn('slack webhook secret not found, no Slack message sent', { event: LogEvent.NotificationFailed, runId: report.runId, secretName: rt.slackWebhookSecret });
+      }
+    } catch (error) {
+      rt.log.error('slack notification failed', { event: LogEvent.NotificationFailed, runId: report.runId, error });
     }
   }
   if (rt.sns) {

@@ -64,6 +64,11 @@ export async function handler(event: unknown): Promise<StartRunResponse> {
   }
 
   const outcome = await startRun({ store, launcher, log, nowMs, bundledScenarios: runtime.bundledScenarios }, input, config);
+  if (outcome.status === 'rejected' || outcome.status === 'locked' || outcome.status === 'duplicate') {
+    // The nightly schedule invokes asynchronously and drops this response, so the log is
+    // the only place a night that started nothing can be traced.
+    log.warn('run not started', { ...outcome, trigger: (input.labels as Record<string, unknown> | undefined)?.trigger });
+  }
   if (outcome.status === 'started' || outcome.status === 'planned') {
     const { manifest, ...rest } = outcome;
     return {
