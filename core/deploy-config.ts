@@ -145,6 +145,84 @@ const AlarmsSchema = z
   .strict()
   .prefault({});
 
+/**
+ * ADOT collector image used when `deploy.amp.collectorImage` is not set. v0.49.0 is a release
+ * tag of aws-otel-collector, whose release workflow pushes it to public.ecr.aws under that name.
+ */
+export const DEFAULT_COLLECTOR_IMAGE = 'public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0';
+
+/** Seconds between k6's OpenTelemetry exports when `deploy.amp.exportIntervalS` is not set; k6's own default. */
+export const DEFAULT_OTEL_EXPORT_INTERVAL_S = 10;
+
+const AMP_WORKSPACE_ARN = /^arn:(aws|aws-cn|aws-us-gov):aps:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):workspace\/(ws-[0-9A-Za-z-]{1,61})$/;
+
+/** Docker image reference: repository with optional registry host and port, then an optional tag and digest. */
+const IMAGE_REFERENCE =
+  /^(?<repository>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::(?<tag>\w[\w.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/;
+
+/** The parts of an Amazon Managed Service for Prometheus workspace ARN. */
+export interface AmpWorkspace {
+  partition: string;
+  region: string;
+  account: string;
+  workspaceId: string;
+}
+
+/** Parses a workspace ARN, or returns undefined when it is not one. */
+export function parseAmpWorkspaceArn(arn: string): AmpWorkspace | undefined {
+  const match = AMP_WORKSPACE_ARN.exec(arn);
+  if (!match) return undefined;
+  const [, partition, region, account, workspaceId] = match as unknown as [string, string, string, string, string];
+  return { partition, region, account, workspaceId };
+}
+
+/** Returns the AWS partition of a region code. */
+export function partitionOfRegion(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** Returns the remote write URL of the workspace that `workspace` names, in its own region. */
+export function ampRemoteWriteUrlOf(workspace: AmpWorkspace): string {
+  const domain = workspace.partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return `https://aps-workspaces.${workspace.region}.${domain}/workspaces/${workspace.workspaceId}/api/v1/remote_write`;
+}
+
+/** Returns why an image reference is not pinned, or undefined when it has a tag other than `latest` or a digest. */
+export function imagePinProblem(image: string): string | undefined {
+  const match = IMAGE_REFERENCE.exec(image);
+  if (!match?.groups) return `use an image reference such as "${DEFAULT_COLLECTOR_IMAGE}"`;
+  const { tag, digest } = match.groups;
+  if (tag === undefined && digest === undefined) {
+    return `pin the image with a tag or digest, such as "${image}:v0.49.0"; without one, ECS pulls "latest", which changes from one run to the next`;
+  }
+  if (tag === 'latest' && digest === undefined) return 'the "latest" tag changes from one run to the next; pin a release tag such as "v0.49.0"';
+  return undefined;
+}
+
+const AmpSchema = z
+  .object({
+    /** `false` keeps the block but deploys no collector and sends no metrics. */
+    enabled: z.boolean().default(true),
+    workspaceArn: z
+      .string()
+      .regex(AMP_WORKSPACE_ARN, 'use the ARN of an Amazon Managed Service for Prometheus workspace, such as "arn:aws:aps:eu-west-1:111111111111:workspace/ws-0123abcd-4567-89ef-0123-456789abcdef"'),
+    /** Remote write URL; derived from `workspaceArn` when absent. */
+    remoteWriteUrl: z.url({ protocol: /^https$/ }).optional(),
+    /** ADOT collector image, pinned by tag or digest. */
+    collectorImage: z
+      .string()
+      .superRefine((image, context) => {
+        const problem = imagePinProblem(image);
+        if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+      })
+      .default(DEFAULT_COLLECTOR_IMAGE),
+    /** Seconds between two exports of k6's metrics to the collector. */
+    exportIntervalS: z.number().int().min(1).max(300).default(DEFAULT_OTEL_EXPORT_INTERVAL_S),
+  })
+  .strict();
+
 export const DeployBlockSchema = z
   .object({
     account: z.string().regex(/^\d{12}$/, 'use the 12-digit AWS account id as a string, such as "111111111111"'),
@@ -160,6 +238,8 @@ export const DeployBlockSchema = z
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     /** How often finish-run looks for runs past their deadline whose stop events were lost. */
     sweepEveryMinutes: z.number().int().min(1).max(60).default(5),
+    /** Export of k6's metrics to Amazon Managed Service for Prometheus; null sends none. */
+    amp: AmpSchema.nullable().default(null),
   })
   .strict();
 
@@ -191,6 +271,8 @@ export const DeployConfigSchema = EnvConfigSchema.extend({ deploy: DeployBlockSc
     issue(['deploy', 'results', 'windowsDays'], `windows cannot outlive the reports that link them; use at most reportsDays (${deploy.results.reportsDays})`);
   }
 
+  for (const [path, message] of ampProblems(deploy)) issue(path, message);
+
   const schedule = deploy.schedule;
   if (schedule === null || !schedule.enabled) return;
 
@@ -218,6 +300,50 @@ export const DeployConfigSchema = EnvConfigSchema.extend({ deploy: DeployBlockSc
 export type DeployConfig = z.infer<typeof DeployConfigSchema>;
 export type DeployConfigInput = z.input<typeof DeployConfigSchema>;
 export type DeployBlock = DeployConfig['deploy'];
+export type AmpBlock = NonNullable<DeployBlock['amp']>;
+
+/** Checks of the `amp` block that span fields: the workspace's account and partition, and the URL's workspace. */
+function ampProblems(deploy: z.infer<typeof DeployBlockSchema>): [(string | number)[], string][] {
+  const amp = deploy.amp;
+  if (amp === null || !amp.enabled) return [];
+  const workspace = parseAmpWorkspaceArn(amp.workspaceArn);
+  if (workspace === undefined) return [];
+
+  const problems: [(string | number)[], string][] = [];
+  if (workspace.account !== deploy.account) {
+    problems.push([
+      ['deploy', 'amp', 'workspaceArn'],
+      `the workspace must be in deploy.account (${deploy.account}); remote write to another account needs a role to assume there, which this stack does not set up`,
+    ]);
+  }
+  const partition = partitionOfRegion(deploy.region);
+  if (workspace.partition !== partition) {
+    problems.push([['deploy', 'amp', 'workspaceArn'], `the ARN is in partition ${workspace.partition}, but deploy.region ${deploy.region} is in ${partition}; use a workspace of ${partition}`]);
+  }
+  if (amp.remoteWriteUrl !== undefined) {
+    const expectedPath = `/workspaces/${workspace.workspaceId}/api/v1/remote_write`;
+    if (new URL(amp.remoteWriteUrl).pathname !== expectedPath) {
+      problems.push([
+        ['deploy', 'amp', 'remoteWriteUrl'],
+        `the path must be ${expectedPath}, the workspace of workspaceArn, because the task may write to that workspace only; or remove remoteWriteUrl to derive it from the ARN`,
+      ]);
+    }
+  }
+  return problems;
+}
+
+/** Returns the `amp` block when it is present and enabled. */
+export function enabledAmp(deploy: DeployBlock): AmpBlock | undefined {
+  return deploy.amp !== null && deploy.amp.enabled ? deploy.amp : undefined;
+}
+
+/** Returns the remote write URL of an `amp` block: the configured one, or the one derived from the workspace ARN. */
+export function ampRemoteWriteUrl(amp: AmpBlock): string {
+  if (amp.remoteWriteUrl !== undefined) return amp.remoteWriteUrl;
+  const workspace = parseAmpWorkspaceArn(amp.workspaceArn);
+  if (workspace === undefined) throw new Error(`Invalid workspace ARN "${amp.workspaceArn}"; parse the configuration with DeployConfigSchema first.`);
+  return ampRemoteWriteUrlOf(workspace);
+}
 
 /** Returns whether the URL's host (with or without its port) is in the allowlist. */
 export function isHostAllowed(url: string, allowlist: readonly string[]): boolean {

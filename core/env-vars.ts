@@ -45,7 +45,35 @@ export const EnvVar = {
   BundledScenarios: 'SOAK_BUNDLED_SCENARIOS',
   TopicArn: 'SOAK_TOPIC_ARN',
   MetricsNamespace: 'SOAK_METRICS_NAMESPACE',
+  /**
+   * OTLP transport of k6's OpenTelemetry output, `grpc` or `http`. When set, run-segment
+   * adds that output to k6 and passes k6 every `K6_OTEL_*` variable of its own environment.
+   */
+  K6Otel: 'SOAK_K6_OTEL',
 } as const;
+
+/**
+ * Variables that k6 v1.3.0 reads for its OpenTelemetry output
+ * (internal/output/opentelemetry/config.go), plus the OpenTelemetry SDK's resource
+ * variable, which k6's Go SDK (v1.37.0) reads from the process environment.
+ */
+export const K6OtelEnvVar = {
+  /** `grpc` (k6's default) or `http`. */
+  ExporterType: 'K6_OTEL_EXPORTER_TYPE',
+  /** Collector address as host:port, without a scheme; k6's default is localhost:4317. */
+  GrpcEndpoint: 'K6_OTEL_GRPC_EXPORTER_ENDPOINT',
+  /** `true` sends plain gRPC without TLS; k6's default is false. */
+  GrpcInsecure: 'K6_OTEL_GRPC_EXPORTER_INSECURE',
+  /** The `service.name` resource attribute; k6's default is `k6`. */
+  ServiceName: 'K6_OTEL_SERVICE_NAME',
+  /** Go duration such as `10s`; k6's default is 10s. */
+  ExportInterval: 'K6_OTEL_EXPORT_INTERVAL',
+  /** Comma-separated key=value pairs with percent-encoded values. */
+  ResourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
+} as const;
+
+/** Prefix of every variable that k6 v1.3.0's OpenTelemetry output reads. */
+export const K6_OTEL_PREFIX = 'K6_OTEL_';
 
 /** Exit codes of the `run-segment` entrypoint, read by the launchers and finish-run. */
 export const SegmentExitCode = {

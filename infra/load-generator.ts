@@ -12,12 +12,20 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { DeployBlock } from '../core/deploy-config.js';
+import { ampRemoteWriteUrl, enabledAmp, parseAmpWorkspaceArn, type AmpBlock, type DeployBlock } from '../core/deploy-config.js';
 import { EnvVar } from '../core/env-vars.js';
 import { METRICS_NAMESPACE } from '../core/metric-names.js';
 import type { ResultsBucket } from './results-bucket.js';
 import { storePrefixes } from './results-bucket.js';
 import { acknowledgeWildcardResources } from './nag.js';
+import {
+  COLLECTOR_CONFIG_VARIABLE,
+  COLLECTOR_CONTAINER_NAME,
+  COLLECTOR_USER,
+  collectorConfigContent,
+  k6OtelContainerEnvironment,
+  privateEcrRepositoryArn,
+} from './otel-collector-config.js';
 
 export const CONTAINER_NAME = 'k6-runner';
 
@@ -54,6 +62,8 @@ export class LoadGenerator extends Construct {
   readonly cluster: ecs.Cluster;
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
+  /** The ADOT collector sidecar, present when `deploy.amp` is enabled. */
+  readonly collector: ecs.ContainerDefinition | undefined;
   readonly securityGroupIds: string[];
   readonly logGroup: logs.LogGroup;
 
@@ -138,10 +148,16 @@ export class LoadGenerator extends Construct {
       }),
     });
 
+    const amp = enabledAmp(deploy);
+    this.collector = amp === undefined ? undefined : this.#addCollector(amp);
+
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions::AwsSolutions-ECS2',
       reason:
-        'The container environment holds only non-secret settings (environment name, bucket location, log level, metrics namespace, region). The target token and client secret come from Secrets Manager through container secrets.',
+        'The container environment holds only non-secret settings (environment name, bucket location, log level, metrics namespace, region). The target token and client secret come from Secrets Manager through container secrets.' +
+        (amp === undefined
+          ? ''
+          : ' With deploy.amp, the k6-runner container also gets the loopback address and settings of the OpenTelemetry collector, and the collector gets its configuration, which contains the workspace URL and region but no credential, because the collector signs with the task role.'),
     });
 
     this.#grantTaskRole(props);
@@ -165,6 +181,56 @@ export class LoadGenerator extends Construct {
       ['*'],
       `cloudwatch:PutMetricData supports no resource-level permissions; the cloudwatch:namespace condition limits the statement to the ${METRICS_NAMESPACE} namespace.`,
     );
+  }
+
+  /**
+   * Adds the ADOT collector sidecar, points k6's OpenTelemetry output at it and lets the
+   * task role write to the workspace. The sidecar is not essential: when it stops, the
+   * soak goes on without the AMP metrics.
+   */
+  #addCollector(amp: AmpBlock): ecs.ContainerDefinition {
+    const workspace = parseAmpWorkspaceArn(amp.workspaceArn);
+    if (workspace === undefined) throw new Error(`Invalid workspace ARN "${amp.workspaceArn}"; the deployment configuration should have rejected it.`);
+
+    const collector = this.taskDefinition.addContainer(COLLECTOR_CONTAINER_NAME, {
+      containerName: COLLECTOR_CONTAINER_NAME,
+      image: ecs.ContainerImage.fromRegistry(amp.collectorImage),
+      essential: false,
+      user: COLLECTOR_USER,
+      // This configuration writes nothing to disk: no file storage, no write-ahead log.
+      readonlyRootFilesystem: true,
+      cpu: 128,
+      memoryReservationMiB: 128,
+      environment: {
+        [COLLECTOR_CONFIG_VARIABLE]: collectorConfigContent({ remoteWriteUrl: ampRemoteWriteUrl(amp), region: workspace.region }),
+      },
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: this.logGroup,
+        streamPrefix: 'otel-collector',
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(4),
+      }),
+    });
+
+    // START, not HEALTHY: k6 exports cumulative values, so an export that fails while the
+    // collector starts up loses nothing that the next export does not carry.
+    this.container.addContainerDependencies({ container: collector, condition: ecs.ContainerDependencyCondition.START });
+    for (const [name, value] of Object.entries(k6OtelContainerEnvironment(amp.exportIntervalS))) {
+      this.container.addEnvironment(name, value);
+    }
+
+    this.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['aps:RemoteWrite'], resources: [amp.workspaceArn] }));
+
+    const repositoryArn = privateEcrRepositoryArn(amp.collectorImage);
+    if (repositoryArn !== undefined) {
+      this.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+          resources: [repositoryArn],
+        }),
+      );
+    }
+    return collector;
   }
 
   #acknowledgeExecutionRole(): void {

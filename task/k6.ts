@@ -1,13 +1,15 @@
 /**
  * Finding and starting k6. Every k6 process started here runs with usage reports
  * and automatic extension resolution off and its REST API bound to a free loopback
- * port, so nothing leaves the machine and segments can run side by side.
+ * port, so k6 itself reports to no one and segments can run side by side. The one
+ * exception is the OpenTelemetry output, which sends metrics to the endpoint in the
+ * `K6_OTEL_*` variables when SOAK_K6_OTEL requests it.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { EnvVar } from '../core/env-vars.js';
+import { EnvVar, K6_OTEL_PREFIX, K6OtelEnvVar } from '../core/env-vars.js';
 import { redact } from '../core/log.js';
 
 export const K6_SAFE_ENV = {
@@ -189,12 +191,20 @@ export function lastLines(text: string, count: number): string[] {
     .slice(-count);
 }
 
+/**
+ * Name of k6's OpenTelemetry output in k6 v1.3.0, which rejects `--out opentelemetry`
+ * as an invalid output type.
+ */
+export const K6_OTEL_OUTPUT = 'experimental-opentelemetry';
+
 export interface RunArgsInput {
   scriptPath: string;
   executionSegment: string;
   sequence: string;
   /** Where k6 writes its JSON sample stream: a named pipe, never a file on disk. */
   outPath: string;
+  /** Adds k6's OpenTelemetry output next to the JSON output; k6 reads its settings from `K6_OTEL_*` variables. */
+  otel?: boolean;
 }
 
 /**
@@ -217,6 +227,57 @@ export function buildRunArgs(input: RunArgsInput): string[] {
     input.sequence,
     '--out',
     `json=${input.outPath}`,
+    ...(input.otel ? ['--out', K6_OTEL_OUTPUT] : []),
     input.scriptPath,
   ];
+}
+
+export const OTEL_EXPORTER_TYPES = ['grpc', 'http'] as const;
+export type OtelExporterType = (typeof OTEL_EXPORTER_TYPES)[number];
+
+/** The segment that k6 reports metrics for, sent as OpenTelemetry resource attributes. */
+export interface OtelResource {
+  env: string;
+  runId: string;
+  segment: number;
+}
+
+/** k6's OpenTelemetry output as run-segment's environment requests it. */
+export interface OtelOutput {
+  exporter: OtelExporterType;
+  /** Variables to add to k6's environment. */
+  env: Record<string, string>;
+}
+
+/**
+ * Reads the OpenTelemetry output request from run-segment's environment. Returns
+ * undefined when SOAK_K6_OTEL is unset or empty, and throws on a value other than
+ * `grpc` or `http`. The result passes on every `K6_OTEL_*` variable, sets the exporter
+ * type, and sets OTEL_RESOURCE_ATTRIBUTES to `soak.env`, `soak.run_id` and `soak.segment`.
+ */
+export function otelOutputFromEnv(source: NodeJS.ProcessEnv, resource: OtelResource): OtelOutput | undefined {
+  const requested = source[EnvVar.K6Otel];
+  if (requested === undefined || requested === '') return undefined;
+  if (!(OTEL_EXPORTER_TYPES as readonly string[]).includes(requested)) {
+    throw new Error(`Invalid ${EnvVar.K6Otel} "${requested}": set it to "grpc" or "http", or unset it to run k6 without the OpenTelemetry output.`);
+  }
+  const exporter = requested as OtelExporterType;
+
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(source)) {
+    if (name.startsWith(K6_OTEL_PREFIX) && value !== undefined) env[name] = value;
+  }
+  env[K6OtelEnvVar.ExporterType] = exporter;
+  env[K6OtelEnvVar.ResourceAttributes] = otelResourceAttributes(resource);
+  return { exporter, env };
+}
+
+/** Formats the segment as OTEL_RESOURCE_ATTRIBUTES, whose values the OpenTelemetry SDK percent-decodes. */
+export function otelResourceAttributes(resource: OtelResource): string {
+  const attributes: [string, string][] = [
+    ['soak.env', resource.env],
+    ['soak.run_id', resource.runId],
+    ['soak.segment', String(resource.segment)],
+  ];
+  return attributes.map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join(',');
 }
