@@ -5,7 +5,9 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { EnvVar } from '../../core/env-vars.js';
-import { finalizeRun, type FinalizeOutcome } from '../../core/finalize.js';
+import { finalizeRun, readManifest, type FinalizeOutcome } from '../../core/finalize.js';
+import { parseEnvConfig, type EnvConfig } from '../../core/config.js';
+import { shouldNotify } from '../../core/notify-policy.js';
 import { LogEvent, registerSecret } from '../../core/log.js';
 import { keys, type Log, type Notifier, type ResultStore } from '../../core/ports.js';
 import { renderReportHtml } from '../../core/render-html.js';
@@ -63,6 +65,11 @@ export function openInBrowser(path: string, io: Io): void {
   child.unref();
 }
 
+async function readRunConfig(store: ResultStore, env: string, runId: string): Promise<EnvConfig> {
+  const manifest = await readManifest(store, env, runId);
+  return parseEnvConfig(manifest.config, `the manifest of run ${runId}`);
+}
+
 /** A file path for the local store, else the store's own address of the key (`s3://bucket/...`). */
 function reportLocation(store: ResultStore, key: string): string {
   return store instanceof FolderResultStore ? join(store.root, key) : `${store.location.replace(/\/$/, '')}/${key}`;
@@ -96,7 +103,14 @@ export async function finalizeAndNotify(context: FinalizeContext): Promise<numbe
   if (context.json) io.out.write(`${JSON.stringify({ type: 'report', verdict: outcome.report.verdict, report: reportLocation(store, outcome.keys.report), html: htmlPath })}\n`);
   else io.out.write(`\n${formatSummary(outcome.report, htmlPath)}`);
 
-  if (outcome.first || context.forceNotify) await notify(context, outcome.report);
+  if (context.forceNotify) {
+    await notify(context, outcome.report);
+  } else if (outcome.first) {
+    const manifestConfig = await readRunConfig(store, env, runId);
+    const policy = await shouldNotify(manifestConfig.notify.mode, store, outcome.report);
+    if (policy.notify) await notify(context, outcome.report);
+    else io.err.write(`soak: no notification: ${policy.why}.\n`);
+  }
   if (context.open && htmlPath && store instanceof FolderResultStore) openInBrowser(htmlPath, io);
   return exitCodeForVerdict(outcome.report.verdict);
 }

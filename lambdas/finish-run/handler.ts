@@ -15,6 +15,7 @@ import { keys } from '../../core/ports.js';
 import { renderReportHtml } from '../../core/render-html.js';
 import { buildSlackMessage } from '../../core/slack-message.js';
 import { runMetrics } from '../../core/run-metrics.js';
+import { shouldNotify } from '../../core/notify-policy.js';
 import type { FinalizeOutcome } from '../../core/finalize.js';
 import { SlackWebhookNotifier } from '../../adapters/slack.js';
 import { loadReportAssets, type ReportAssets } from '../../core/report-assets.js';
@@ -77,7 +78,11 @@ export function segmentStopFromEvent(event: z.infer<typeof EcsStoppedEventSchema
 
 async function notify(rt: LambdaRuntime, outcome: FinalizeOutcome): Promise<void> {
   const { report } = outcome;
-  if (rt.config.notify.mode === 'never') return;
+  const policy = await shouldNotify(rt.config.notify.mode, rt.store, report);
+  if (!policy.notify) {
+    rt.log.info('notification skipped', { runId: report.runId, why: policy.why });
+    return;
+  }
   const reportUrl = rt.config.notify.reportBaseUrl ? `${rt.config.notify.reportBaseUrl.replace(/\/$/, '')}/${keys.reportHtml(report.env, report.runId)}` : undefined;
   const message = buildSlackMessage(report, { reportUrl });
 
