@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { FolderResultStore } from '../adapters/local/folder-store.js';
 import { InvalidRunDataError, RunNotFoundError, type StopRequest } from '../core/finalize.js';
+import { releaseLock } from '../core/lock.js';
 import { createLogger } from '../core/log.js';
 import { keys } from '../core/ports.js';
 import { RunIdSchema } from '../core/schemas.js';
@@ -117,7 +118,12 @@ export function buildProgram(): Command {
     .action((runId: string, options: { env: string; results?: string; webhook?: string; json?: boolean; open?: boolean }) =>
       handle(async () => {
         const store = await storeFor(options);
-        return finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
+        const code = await finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
+        // A finalized run is no longer active. Without this, a local run whose runner was
+        // killed keeps the environment's lock until its deadline, and every new run is
+        // rejected. In the cloud, finish-run and its sweep release the lock.
+        if (store instanceof FolderResultStore) await releaseLock(store, options.env, runId);
+        return code;
       }),
     );
 

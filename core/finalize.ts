@@ -115,6 +115,8 @@ interface CollectedRun {
   merger: WindowMerger;
   results: Map<number, SegmentResult>;
   perSegment: Map<number, { windows: number; requests: number; firstMs: number | null; lastEndMs: number | null }>;
+  /** Per segment, windows missing between its first and last stored one, and checkpoints that could not be read. */
+  lost: Map<number, { missingWindows: number; unreadable: string[] }>;
   notes: string[];
 }
 
@@ -122,6 +124,7 @@ async function collect(store: ResultStore, manifest: RunManifest, log: Log): Pro
   const merger = new WindowMerger();
   const results = new Map<number, SegmentResult>();
   const perSegment = new Map<number, { windows: number; requests: number; firstMs: number | null; lastEndMs: number | null }>();
+  const lost = new Map<number, { missingWindows: number; unreadable: string[] }>();
   const notes: string[] = [];
 
   for (const plan of manifest.segments) {
@@ -133,6 +136,9 @@ async function collect(store: ResultStore, manifest: RunManifest, log: Log): Pro
     }
 
     const stats = { windows: 0, requests: 0, firstMs: null as number | null, lastEndMs: null as number | null };
+    const starts = new Set<number>();
+    const unreadable: string[] = [];
+    let lengthMs = 0;
     for (const key of await store.list(keys.windowsPrefix(manifest.env, manifest.runId, plan.index))) {
       if (!key.endsWith('.ndjson.gz')) continue;
       const bytes = await store.get(key);
@@ -143,10 +149,13 @@ async function collect(store: ResultStore, manifest: RunManifest, log: Log): Pro
       } catch (error) {
         notes.push(`Checkpoint ${key} could not be read and was skipped: ${(error as Error).message}`);
         log.warn('damaged checkpoint skipped', { key, error });
+        unreadable.push(key.slice(key.lastIndexOf('/') + 1));
         continue;
       }
       for (const record of records) {
         merger.add(record);
+        starts.add(record.startMs);
+        lengthMs = record.lengthMs;
         stats.windows += 1;
         stats.requests += record.requests.ok + record.requests.failed;
         stats.firstMs = stats.firstMs === null ? record.startMs : Math.min(stats.firstMs, record.startMs);
@@ -155,9 +164,14 @@ async function collect(store: ResultStore, manifest: RunManifest, log: Log): Pro
       }
     }
     perSegment.set(plan.index, stats);
+    // A live runner closes a window every window length, so a hole between the first
+    // and the last stored window is data that was lost, not time without load.
+    const spanned = stats.firstMs === null || stats.lastEndMs === null || lengthMs === 0 ? 0 : Math.round((stats.lastEndMs - stats.firstMs) / lengthMs);
+    const missingWindows = Math.max(0, spanned - starts.size);
+    if (missingWindows > 0 || unreadable.length > 0) lost.set(plan.index, { missingWindows, unreadable });
   }
   if (merger.duplicates > 0) notes.push(`${merger.duplicates} windows were stored twice (retried checkpoints) and counted once.`);
-  return { merger, results, perSegment, notes };
+  return { merger, results, perSegment, lost, notes };
 }
 
 function aggregatesOf(window: MergedWindow): Record<string, MetricAggregate> {
@@ -222,6 +236,24 @@ function describeTaskStop(record: SegmentStopRecord | undefined): string {
   return `its task stopped: ${parts.join(', ') || 'no reason given'}`;
 }
 
+/** Names the ECS task stop (a Spot interruption, for example) after a segment's own reason, when one was recorded. */
+function taskStopSuffix(record: SegmentStopRecord | undefined): string {
+  return record === undefined ? '' : `; ${describeTaskStop(record)}`;
+}
+
+function lostWindowReasons(lost: CollectedRun['lost']): Reason[] {
+  return [...lost].map(([segment, { missingWindows, unreadable }]) => {
+    const parts: string[] = [];
+    if (missingWindows > 0) parts.push(`${missingWindows} windows between its first and last stored window are missing`);
+    if (unreadable.length > 0) parts.push(`checkpoints ${unreadable.join(', ')} could not be read`);
+    return {
+      code: 'WINDOWS_MISSING',
+      verdict: 'INCOMPLETE' as const,
+      message: `Segment ${segment}: ${parts.join(', and ')}, so the report lacks part of its data.`,
+    };
+  });
+}
+
 /**
  * The script's share of the manifest's thresholds: plan.ts merged script, config and
  * request thresholds into one map, so the keys that config or request own are taken out.
@@ -266,7 +298,7 @@ function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: 
         reasons.push({
           code: 'SEGMENT_DIED',
           verdict: 'INCOMPLETE',
-          message: `Segment ${view.index} (${view.executionSegment}) stopped early: ${result.detail}; exit code ${result.k6ExitCode ?? result.k6Signal ?? 'none'}, coverage ${coverage}.`,
+          message: `Segment ${view.index} (${view.executionSegment}) stopped early: ${result.detail}; exit code ${result.k6ExitCode ?? result.k6Signal ?? 'none'}, coverage ${coverage}${taskStopSuffix(stops.get(view.index))}.`,
         });
         break;
       case 'stopped':
@@ -274,7 +306,7 @@ function segmentReasons(views: readonly SegmentView[], config: EnvConfig, stop: 
           reasons.push({
             code: 'SEGMENT_STOPPED',
             verdict: 'INCOMPLETE',
-            message: `Segment ${view.index} (${view.executionSegment}) was stopped from outside (${result.detail}) after covering ${coverage} of the planned time.`,
+            message: `Segment ${view.index} (${view.executionSegment}) was stopped from outside (${result.detail}) after covering ${coverage} of the planned time${taskStopSuffix(stops.get(view.index))}.`,
           });
         }
         break;
@@ -363,6 +395,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   if (runError) reasons.push({ code: runError.code, verdict: 'ERROR', message: runError.message });
   const deliberateStop = stop && stop.kind !== 'deadline' ? stop : null;
   reasons.push(...segmentReasons(views, config, deliberateStop, stops));
+  reasons.push(...lostWindowReasons(collected.lost));
 
   const { ok, failed } = total.requests;
   if (!runError && !stop && ok + failed === 0 && windows.length === 0) {

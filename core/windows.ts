@@ -94,6 +94,17 @@ export function classifyFailure(status: string | undefined, errorCode: string | 
   return 'otherTransport';
 }
 
+/**
+ * Returns the key a request's `status` tag is counted under. k6 writes HTTP status
+ * codes, and `"0"` for transport errors. Any other value counts as `other`, because a
+ * value such as `constructor` would read a property of Object.prototype in the plain
+ * objects that count statuses, and the window record would fail validation.
+ */
+export function statusKey(status: string | undefined): string {
+  if (status === undefined) return 'none';
+  return /^\d{1,3}$/.test(status) ? status : OTHER_NAME;
+}
+
 export class WindowAggregator {
   readonly runId: string;
   readonly segment: number;
@@ -339,7 +350,7 @@ export class WindowAggregator {
       }
     }
     if (failed && info.failureKind !== undefined) window.failures[info.failureKind] += 1;
-    const status = info.status ?? 'none';
+    const status = statusKey(info.status);
     window.statuses[status] = (window.statuses[status] ?? 0) + 1;
   }
 

@@ -16,7 +16,7 @@
  * Writes: runs/<env>/<runId>/segments/<i>/windows/<seq>.ndjson.gz and .../result.json.
  * Exit codes: see SegmentExitCode in core/env-vars.ts.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnvConfig } from '../core/config.js';
@@ -61,6 +61,25 @@ function requireEnv(name: string): string {
 function defaultScenariosDir(): string {
   // The bundle (dist/run-segment.mjs) and the source (task/run-segment.ts) both sit one level below the root.
   return join(dirname(dirname(fileURLToPath(import.meta.url))), 'scenarios');
+}
+
+/**
+ * Tells the local launcher, on the progress descriptor, that the signal handlers are
+ * installed: it holds back SIGTERM until then, because SIGTERM kills a run-segment that
+ * is still loading before it can write a result.
+ */
+function announceReady(): void {
+  const fd = process.env[EnvVar.ProgressFd];
+  if (fd) writeSync(Number(fd), `${JSON.stringify({ type: 'ready' })}\n`);
+}
+
+/** Opens SOAK_STORE; a location that names no store is invalid input, not a k6 failure. */
+async function openStoreFromEnv(location: string): Promise<ResultStore> {
+  try {
+    return await openStore(location);
+  } catch (error) {
+    throw new SegmentInputError(`${EnvVar.Store} is invalid: ${(error as Error).message}`);
+  }
 }
 
 async function loadManifest(store: ResultStore, env: string, runId: string): Promise<RunManifest> {
@@ -125,6 +144,7 @@ export async function main(): Promise<number> {
   };
   process.on('SIGTERM', onEarlySignal);
   process.on('SIGINT', onEarlySignal);
+  announceReady();
 
   try {
     const runId = requireEnv(EnvVar.RunId);
@@ -135,7 +155,7 @@ export async function main(): Promise<number> {
     registerSecret(token);
     registerSecret(clientSecret);
 
-    store = await openStore(requireEnv(EnvVar.Store));
+    store = await openStoreFromEnv(requireEnv(EnvVar.Store));
     manifest = await loadManifest(store, env, runId);
     const segment = manifest.segments[segmentIndex];
     if (!Number.isInteger(segmentIndex) || segment === undefined) {

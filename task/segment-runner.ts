@@ -34,7 +34,7 @@ import {
   type WindowRecord,
 } from '../core/schemas.js';
 import { stopReasonForExit } from './segment-exit.js';
-import { buildRunArgs, k6Environment, k6Version } from './k6.js';
+import { buildRunArgs, k6Environment, k6Version, otelOutputFromEnv } from './k6.js';
 import { TargetProbe } from './probe.js';
 
 export interface SegmentRunnerOptions {
@@ -57,6 +57,8 @@ export interface SegmentRunnerOptions {
 
 const STDERR_TAIL_LINES = 40;
 const STDERR_LINE_MAX = 600;
+/** Checkpoint numbers skipped in a row before a write counts as failed (a store that never creates). */
+const MAX_TAKEN_CHECKPOINTS = 100;
 
 export class SegmentRunner {
   readonly #options: SegmentRunnerOptions;
@@ -72,6 +74,9 @@ export class SegmentRunner {
   #scriptExceptions = 0;
   #checkpointing: Promise<void> = Promise.resolve();
   #storeFailed = false;
+  #lastStoreError: string | null = null;
+  /** Set when the deadline timer sent SIGKILL, so k6's death by that signal counts as our stop. */
+  #killedAtDeadline = false;
   readonly #abortMonitor: AbortMonitor;
   readonly #abortKeysRead = new Set<string>();
 
@@ -142,6 +147,7 @@ export class SegmentRunner {
     const startedAtMs = Date.now();
     const version = await k6Version(k6Bin);
     const script = this.scriptPath();
+    const otel = otelOutputFromEnv(process.env, { env: manifest.env, runId: manifest.runId, segment: segment.index });
 
     const fifo = openSampleFifo();
     const args = buildRunArgs({
@@ -149,13 +155,14 @@ export class SegmentRunner {
       executionSegment: segment.executionSegment,
       sequence: segment.sequence,
       outPath: fifo.path,
+      otel: otel !== undefined,
     });
     const child = spawn(k6Bin, args, {
-      env: k6Environment(this.scenarioEnv(), {}),
+      env: k6Environment({ ...this.scenarioEnv(), ...otel?.env }, {}),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
-    this.#log.info('k6 started', { event: LogEvent.K6Started, pid: child.pid, k6Version: version, executionSegment: segment.executionSegment });
+    this.#log.info('k6 started', { event: LogEvent.K6Started, pid: child.pid, k6Version: version, executionSegment: segment.executionSegment, otelExporter: otel?.exporter });
 
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolveExit) => {
       child.on('error', (error) => resolveExit({ code: null, signal: null, spawnError: error }));
@@ -183,9 +190,15 @@ export class SegmentRunner {
 
     const endedAtMs = Date.now();
     const fromExit = stopReasonForExit(exit.code, exit.signal, exit.spawnError);
-    // Our own SIGTERM ends k6 with 105 (or 0 when it was finishing anyway): keep our reason.
-    const ownStop = this.#stopReason !== null && (exit.code === 105 || exit.code === 0);
-    const stop = ownStop ? this.#stopReason! : fromExit;
+    // Our own SIGTERM ends k6 with 105 (or 0 when it was finishing anyway), and the
+    // deadline's SIGKILL by that signal: keep our reason.
+    const killedByUs = this.#killedAtDeadline && exit.signal === 'SIGKILL';
+    const ownStop = this.#stopReason !== null && (exit.code === 105 || exit.code === 0 || killedByUs);
+    let stop = ownStop ? this.#stopReason! : fromExit;
+    if (killedByUs) stop = { ...stop, detail: `${stop.detail}; k6 did not stop within 60 s of SIGTERM and was killed with SIGKILL` };
+    // Windows that never reached the store leave a gap the report cannot see from
+    // the points alone, so such a segment must not count as completed.
+    if (this.#pending.length > 0) stop = this.#unstoredWindowsStop(stop);
     const result: SegmentResult = {
       schemaVersion: SCHEMA_VERSION,
       runId: manifest.runId,
@@ -293,7 +306,11 @@ export class SegmentRunner {
     const deadlineTimer = setInterval(() => {
       if (Date.now() > this.#options.manifest.deadlineMs) {
         this.requestStop('stopped', `the run passed its deadline (${new Date(this.#options.manifest.deadlineMs).toISOString()})`);
-        if (Date.now() > this.#options.manifest.deadlineMs + 60_000) child.kill('SIGKILL');
+        if (Date.now() > this.#options.manifest.deadlineMs + 60_000 && !this.#killedAtDeadline) {
+          this.#killedAtDeadline = true;
+          this.#log.warn('k6 killed 60 s after the deadline', { event: LogEvent.StopRequested, pid: child.pid });
+          child.kill('SIGKILL');
+        }
       }
     }, 5_000);
     const stopTimer = setInterval(() => void this.#pollStopAndAbort(), timing.stopPollMs ?? 10_000);
@@ -313,15 +330,22 @@ export class SegmentRunner {
       if (this.#pending.length === 0) return;
       const { manifest, segment, store } = this.#options;
       const batch = this.#pending.slice();
-      const seq = this.#nextSeq;
-      const key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
+      const body = encodeWindows(batch);
+      let seq = this.#nextSeq;
+      let key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
       try {
         await withRetry(
           async () => {
-            const created = await store.putIfAbsent(key, encodeWindows(batch), 'application/gzip');
-            // An existing object with this number comes from an earlier attempt of
-            // this same write whose answer was lost, so it holds these windows.
-            if (!created) this.#log.warn('checkpoint already stored', { key });
+            // A taken number contains a write whose response was lost, maybe with fewer
+            // windows than this batch, or another process's windows. It is never
+            // overwritten. The whole batch goes under the next free number instead, and
+            // finalize counts a window stored twice once.
+            for (let taken = 0; !(await store.putIfAbsent(key, body, 'application/gzip')); taken++) {
+              if (taken >= MAX_TAKEN_CHECKPOINTS) throw new Error(`${MAX_TAKEN_CHECKPOINTS} checkpoint numbers after ${key} are taken`);
+              this.#log.warn('checkpoint number taken, writing under the next', { key });
+              seq += 1;
+              key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
+            }
           },
           {
             attempts: final ? 10 : 4,
@@ -332,7 +356,7 @@ export class SegmentRunner {
           },
         );
         this.#pending.splice(0, batch.length);
-        this.#nextSeq += 1;
+        this.#nextSeq = seq + 1;
         this.#windowsWritten += batch.length;
         this.#lastCheckpointSeq = seq;
         this.#storeFailed = false;
@@ -344,10 +368,22 @@ export class SegmentRunner {
         }
       } catch (error) {
         this.#storeFailed = true;
+        this.#lastStoreError = error instanceof Error ? error.message : String(error);
         this.#log.error('checkpoint failed, windows kept in memory', { key, pendingWindows: this.#pending.length, error });
       }
     });
     return this.#checkpointing;
+  }
+
+  /** The stop of a segment whose last windows could not be stored, with k6's own stop in the detail. */
+  #unstoredWindowsStop(k6Stop: { reason: SegmentStopReason; detail: string }): { reason: SegmentStopReason; detail: string } {
+    const first = this.#pending[0]!;
+    const last = this.#pending[this.#pending.length - 1]!;
+    const span = `${new Date(first.startMs).toISOString()} to ${new Date(last.startMs + last.lengthMs).toISOString()}`;
+    return {
+      reason: 'runner-error',
+      detail: `${this.#pending.length} windows (${span}) could not be stored after retries (last error: ${this.#lastStoreError ?? 'unknown'}), so this segment's data is incomplete; k6 itself: ${k6Stop.detail}`,
+    };
   }
 
   async #pollStopAndAbort(): Promise<void> {

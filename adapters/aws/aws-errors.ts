@@ -52,5 +52,8 @@ export function isRetryableAwsError(error: unknown): boolean {
 /** Formats an SDK error for messages, such as `AccessDenied (HTTP 403)`. */
 export function describeAwsError(error: unknown): string {
   const status = httpStatusOf(error);
-  return status === undefined ? errorNameOf(error) : `${errorNameOf(error)} (HTTP ${status})`;
+  // A lost connection is a plain Error whose cause is in `code`, such as ECONNREFUSED.
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = errorNameOf(error) === 'Error' && typeof code === 'string' ? code : errorNameOf(error);
+  return status === undefined ? name : `${name} (HTTP ${status})`;
 }

@@ -31,10 +31,20 @@ export interface ProcessLauncherOptions {
   onExit?: (exit: SegmentExit) => void;
 }
 
+/** Maximum wait for a child's ready line before a stop sends SIGTERM anyway. */
+const READY_WAIT_MS = 30_000;
+
+function terminate(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+
 export class ProcessLauncher implements Launcher {
   readonly #options: ProcessLauncherOptions;
   readonly #children = new Map<number, ChildProcess>();
   readonly #exits: Promise<SegmentExit>[] = [];
+  /** Segments whose run-segment has installed its signal handlers. */
+  readonly #ready = new Set<number>();
+  #stopping = false;
 
   constructor(options: ProcessLauncherOptions) {
     this.#options = options;
@@ -54,9 +64,17 @@ export class ProcessLauncher implements Launcher {
     return { launched, failed };
   }
 
+  /**
+   * Sends SIGTERM to every running child that has announced it is ready. A child that
+   * is still loading has no SIGTERM handler yet, and SIGTERM would kill it before it
+   * writes a result, so it gets the signal when its ready line arrives, or after
+   * READY_WAIT_MS at the latest.
+   */
   async stop(): Promise<void> {
-    for (const child of this.#children.values()) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    this.#stopping = true;
+    for (const [segment, child] of this.#children) {
+      if (this.#ready.has(segment)) terminate(child);
+      else setTimeout(() => terminate(child), READY_WAIT_MS).unref();
     }
   }
 
@@ -98,7 +116,7 @@ export class ProcessLauncher implements Launcher {
     const progress = child.stdio[3] as NodeJS.ReadableStream | null;
     if (progress) {
       const splitter = new LineSplitter(
-        (line) => this.#onProgressLine(line),
+        (line) => this.#onProgressLine(line, segment),
         () => undefined,
         16 * 1024 * 1024,
       );
@@ -119,9 +137,15 @@ export class ProcessLauncher implements Launcher {
     return child;
   }
 
-  #onProgressLine(line: string): void {
+  #onProgressLine(line: string, segment: number): void {
     try {
       const message = JSON.parse(line) as { type?: string; record?: unknown };
+      if (message.type === 'ready') {
+        this.#ready.add(segment);
+        const child = this.#children.get(segment);
+        if (this.#stopping && child) terminate(child);
+        return;
+      }
       if (message.type !== 'window') return;
       const parsed = WindowRecordSchema.safeParse(message.record);
       if (parsed.success) this.#options.onWindow?.(parsed.data);
