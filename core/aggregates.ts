@@ -160,6 +160,7 @@ export function mergeGenerator(target: WindowRecord['generator'], source: Window
   target.unknownMetricPoints += source.unknownMetricPoints;
   target.scriptExceptions += source.scriptExceptions;
   target.probeFailures += source.probeFailures;
+  target.cpuSaturatedS += source.cpuSaturatedS;
 }
 
 export function sumNullable(a: number | null, b: number | null): number | null {

@@ -68,6 +68,7 @@ export function emptyWindow(startMs: number, lengthMs: number): MergedWindow {
       unknownMetricPoints: 0,
       scriptExceptions: 0,
       probeFailures: 0,
+      cpuSaturatedS: 0,
     },
     segments: new Set(),
     coveredMs: 0,

@@ -102,6 +102,7 @@ export function renderRequestDetails(report: RunReport): string {
       ...generatorRows.map(([name, value]) => [name, escapeHtml(value)] as const),
       ['Max stream lag', valueOr(generator.streamLagMsMax, formatMs, 'not measured')] as const,
       ['Max runner CPU', valueOr(generator.runnerCpuMax, (v) => formatNumber(v, 2), 'not measured')] as const,
+      ['Generator machine out of CPU', valueOr(generator.cpuSaturatedShare, (v) => `${formatNumber(v * 100, 1)} % of the time`, 'not measured')] as const,
     ],
     [
       { header: 'Load generator', render: ([name]) => escapeHtml(name) },

@@ -130,6 +130,8 @@ export function analyzeLoad(input: {
     const cpu = window.generator.runnerCpuS === null ? null : window.generator.runnerCpuS / (window.lengthMs / 1000);
     return cpu === null ? max : Math.max(max ?? 0, cpu);
   }, null);
+  const segmentSeconds = input.coveredS * Math.max(1, manifest.segments.length);
+  const cpuSaturatedShare = segmentSeconds > 0 ? Math.min(1, total.generator.cpuSaturatedS / segmentSeconds) : null;
   const generator = {
     latePoints: total.generator.latePoints,
     unparsableLines: total.generator.unparsableLines,
@@ -138,6 +140,7 @@ export function analyzeLoad(input: {
     probeFailures: total.generator.probeFailures,
     streamLagMsMax: total.generator.streamLagMsMax,
     runnerCpuMax,
+    cpuSaturatedShare,
   };
 
   const reasons: Reason[] = [];
@@ -146,13 +149,15 @@ export function analyzeLoad(input: {
   if (manifest.bundledScenario && plannedIterations > 0) {
     shortfall = Math.max(0, 1 - total.iterations / plannedIterations);
     if (shortfall > config.maxLoadShortfall) {
-      // Saturation: the runner used most of a core, or k6's samples queued for seconds.
-      const generatorBound = (runnerCpuMax ?? 0) > 0.9 || (total.generator.streamLagMsMax ?? 0) > 5000;
+      // Saturation: the runner used most of a core, k6's samples queued for seconds, or the
+      // generator's machine had no CPU to spare for a fifth of the time (k6 itself CPU-bound).
+      const generatorBound =
+        (runnerCpuMax ?? 0) > 0.9 || (total.generator.streamLagMsMax ?? 0) > 5000 || (cpuSaturatedShare ?? 0) >= 0.2;
       const targetBound = total.droppedIterations > 0 && !generatorBound;
       cause = generatorBound ? 'generator' : targetBound ? 'target' : 'unknown';
       const why =
         cause === 'generator'
-          ? `the load generator was saturated (runner CPU up to ${((runnerCpuMax ?? 0) * 100).toFixed(0)} % of a core, stream lag up to ${Math.round(total.generator.streamLagMsMax ?? 0)} ms)`
+          ? `the load generator was saturated (its machine out of CPU ${((cpuSaturatedShare ?? 0) * 100).toFixed(0)} % of the time, runner CPU up to ${((runnerCpuMax ?? 0) * 100).toFixed(0)} % of a core, stream lag up to ${Math.round(total.generator.streamLagMsMax ?? 0)} ms)`
           : cause === 'target'
             ? `the target slowed down until every VU was busy, so k6 dropped ${total.droppedIterations} iterations`
             : 'the cause is unclear: no dropped iterations and no generator saturation were seen';

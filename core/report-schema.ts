@@ -144,6 +144,8 @@ export const RunReportSchema = z.object({
       probeFailures: z.number().int(),
       streamLagMsMax: nullableNumber,
       runnerCpuMax: nullableNumber,
+      /** Share of the segments' time in which their machine had no CPU to spare (0 to 1). */
+      cpuSaturatedShare: nullableNumber.default(null),
     }),
   }),
   segments: z.array(SegmentSummarySchema),

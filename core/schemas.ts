@@ -137,6 +137,8 @@ export const GeneratorHealthSchema = z.object({
   unknownMetricPoints: z.number().int().nonnegative(),
   scriptExceptions: z.number().int().nonnegative(),
   probeFailures: z.number().int().nonnegative(),
+  /** Seconds in which the generator's machine was at least 90 % busy or its cgroup throttled. */
+  cpuSaturatedS: z.number().nonnegative().default(0),
 });
 export type GeneratorHealth = z.infer<typeof GeneratorHealthSchema>;
 

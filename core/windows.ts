@@ -188,6 +188,11 @@ export class WindowAggregator {
     return this.#lagMs;
   }
 
+  /** Counts a second in which the load generator's machine had no CPU to spare. */
+  noteSaturatedSecond(nowMs = Date.now()): void {
+    this.#windowFor(Math.max(nowMs, this.#closedBefore)).generator.cpuSaturatedS += 1;
+  }
+
   /** Adds CPU seconds used by k6 and the runner since the previous call. */
   noteCpu(k6CpuS: number | null, runnerCpuS: number | null, nowMs = Date.now()): void {
     const generator = this.#windowFor(Math.max(nowMs, this.#closedBefore)).generator;
@@ -315,6 +320,7 @@ export class WindowAggregator {
           unknownMetricPoints: 0,
           scriptExceptions: 0,
           probeFailures: 0,
+          cpuSaturatedS: 0,
         },
       };
       this.#windows.set(aligned, window);

@@ -298,6 +298,7 @@ export class SegmentRunner {
       const closed = this.#aggregator.closeUpTo(Date.now());
       const sample = cpu.sample();
       this.#aggregator.noteCpu(sample.k6CpuS, sample.runnerCpuS);
+      if (sample.saturated) this.#aggregator.noteSaturatedSecond();
       if (closed.length > 0) this.#emitWindows(closed);
     }, timing.cpuSampleMs ?? 1000);
 
@@ -454,7 +455,14 @@ class CpuSampler {
 
   constructor(private readonly pid: number | undefined) {}
 
-  sample(): { k6CpuS: number | null; runnerCpuS: number } {
+  #lastMachine: { busy: number; total: number } | null = null;
+  #lastThrottledUs: number | null = null;
+  #lastSampleMs = Date.now();
+
+  sample(): { k6CpuS: number | null; runnerCpuS: number; saturated: boolean } {
+    const nowMs = Date.now();
+    const elapsedS = Math.max(0.001, (nowMs - this.#lastSampleMs) / 1000);
+    this.#lastSampleMs = nowMs;
     const runner = process.cpuUsage();
     const runnerCpuS = (runner.user - this.#lastRunner.user + runner.system - this.#lastRunner.system) / 1e6;
     this.#lastRunner = runner;
@@ -463,7 +471,36 @@ class CpuSampler {
     let k6CpuS: number | null = null;
     if (k6Total !== null && this.#lastK6 !== null) k6CpuS = k6Total - this.#lastK6;
     if (k6Total !== null) this.#lastK6 = k6Total;
-    return { k6CpuS, runnerCpuS };
+    return { k6CpuS, runnerCpuS, saturated: this.#machineSaturated(elapsedS) };
+  }
+
+  /**
+   * Whether the load generator's machine had no CPU to spare in the last interval: the
+   * whole machine at least 90 % busy (/proc/stat), or the container's cgroup throttled
+   * for at least 10 % of the time (cpu.stat, cgroup v2), as a Fargate task at its quota is.
+   */
+  #machineSaturated(elapsedS: number): boolean {
+    let saturated = false;
+    const stat = readFileSyncSafe('/proc/stat');
+    const cpuLine = stat?.split('\n', 1)[0];
+    if (cpuLine?.startsWith('cpu ')) {
+      const ticks = cpuLine.trim().split(/\s+/).slice(1).map(Number);
+      const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+      const total = ticks.reduce((sum, value) => sum + (Number.isFinite(value) ? value : 0), 0);
+      const current = { busy: total - idle, total };
+      if (this.#lastMachine !== null && current.total > this.#lastMachine.total) {
+        const busyShare = (current.busy - this.#lastMachine.busy) / (current.total - this.#lastMachine.total);
+        if (busyShare >= 0.9) saturated = true;
+      }
+      this.#lastMachine = current;
+    }
+    const throttled = /throttled_usec (\d+)/.exec(readFileSyncSafe('/sys/fs/cgroup/cpu.stat') ?? '');
+    if (throttled) {
+      const throttledUs = Number(throttled[1]);
+      if (this.#lastThrottledUs !== null && (throttledUs - this.#lastThrottledUs) / 1e6 >= 0.1 * elapsedS) saturated = true;
+      this.#lastThrottledUs = throttledUs;
+    }
+    return saturated;
   }
 
   #readK6(): number | null {

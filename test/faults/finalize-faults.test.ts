@@ -125,7 +125,17 @@ describe('target or load generator', () => {
     ]);
     assert.equal(report.load.cause, 'generator');
     assert.ok(Math.abs((report.load.generator.runnerCpuMax ?? 0) - 0.98) < 1e-9, `runner CPU ${report.load.generator.runnerCpuMax}`);
-    assert.match(reasonOf(report, 'LOAD_SHORT').message, /the load generator was saturated \(runner CPU up to 98 % of a core/);
+    assert.match(reasonOf(report, 'LOAD_SHORT').message, /the load generator was saturated \(.*runner CPU up to 98 % of a core/);
+  });
+
+  test('CPU-bound generator machine blames the generator', async () => {
+    // Every 10 s window had 10 saturated seconds: the machine, k6 included, had no CPU left.
+    const { report } = await finalizeSynthetic('cpu-bound-k6', [
+      { traffic: { seconds: 60, perSecond: 7, droppedPerSecond: 3 }, generator: { cpuSaturatedS: 10, runnerCpuS: 2 } },
+    ]);
+    assert.equal(report.load.cause, 'generator');
+    assert.ok((report.load.generator.cpuSaturatedShare ?? 0) > 0.9, `saturated share ${report.load.generator.cpuSaturatedShare}`);
+    assert.match(reasonOf(report, 'LOAD_SHORT').message, /its machine out of CPU \d+ % of the time/);
   });
 
   test('stream lag blames the generator', async () => {

@@ -205,6 +205,7 @@ export function buildSampleReport(overrides: Partial<RunReport> = {}, options: S
         probeFailures: 1,
         streamLagMsMax: 84,
         runnerCpuMax: 0.41,
+        cpuSaturatedShare: 0,
       },
     },
     segments: [
