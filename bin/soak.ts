@@ -13,7 +13,10 @@ import { createLogger } from '../core/log.js';
 import { keys } from '../core/ports.js';
 import { RunIdSchema } from '../core/schemas.js';
 import { finalizeAndNotify, formatSummary, openInBrowser, readReport } from './commands/finalize.js';
+import { baselineCompare, baselineExclude, baselineInclude, baselinePin, baselineShow, baselineUnpin } from './commands/baseline.js';
+import { loadRegressionConfig, showHistory } from './commands/history.js';
 import { listRuns, runStatus } from './commands/list.js';
+import { HistoryControlFileError } from '../core/history.js';
 import { runLocal, type RunLocalOptions } from './commands/run-local.js';
 import { startCloudRun, stopCloudRun, type StartOptions } from './commands/start.js';
 import { isCloudEnv, openCloudEnvironment } from './cloud.js';
@@ -59,7 +62,7 @@ async function handle(action: () => Promise<number>): Promise<void> {
       process.exitCode = ExitCode.InvalidInput;
       return;
     }
-    if (error instanceof RunNotFoundError || error instanceof InvalidRunDataError) {
+    if (error instanceof RunNotFoundError || error instanceof InvalidRunDataError || error instanceof HistoryControlFileError) {
       io.err.write(`soak: ${error.message}\n`);
       process.exitCode = ExitCode.InvalidInput;
       return;
@@ -235,6 +238,98 @@ export function buildProgram(): Command {
       handle(async () => {
         if (options.env === 'local') throw new UsageError('soak start runs in a deployed environment; for this machine use `soak run --local`.');
         return startCloudRun(await openCloudEnvironment(options.env), options, io);
+      }),
+    );
+
+  program
+    .command('history')
+    .description('print the finished runs of an environment with p95, p99, error rate and their change against the baseline')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'only this scenario (default: every scenario with a history)')
+    .option('--limit <n>', 'newest runs shown per scenario', '30')
+    .option('--config <file>', "environment configuration whose baseline and regression settings apply (default: those of each scenario's newest run)")
+    .option('--json', 'print JSON')
+    .action((options: { env: string; results?: string; scenario?: string; limit: string; config?: string; json?: boolean }) =>
+      handle(async () => {
+        const store = await storeFor(options);
+        const config = options.config ? await loadRegressionConfig(store, options.env, { file: options.config }) : undefined;
+        return showHistory(store, { env: options.env, scenario: options.scenario, limit: Number(options.limit), json: options.json, config }, io);
+      }),
+    );
+
+  const baseline = program.command('baseline').description('choose the earlier runs a run is compared with, or compare two runs');
+  baseline
+    .command('pin')
+    .description('compare later runs with these runs instead of the last passing ones')
+    .argument('<runIds...>', 'finished runs of one scenario')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'the scenario (default: the one whose history holds the runs)')
+    .option('--note <text>', 'why, stored with the pin')
+    .action((runIds: string[], options: { env: string; results?: string; scenario?: string; note?: string }) =>
+      handle(async () =>
+        baselinePin(await storeFor(options), { env: options.env, scenario: options.scenario, runIds: runIds.map(checkRunId), note: options.note }, io),
+      ),
+    );
+  baseline
+    .command('unpin')
+    .description('compare with the last passing runs again')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'the scenario (default: the only one of the env)')
+    .action((options: { env: string; results?: string; scenario?: string }) =>
+      handle(async () => baselineUnpin(await storeFor(options), { env: options.env, scenario: options.scenario }, io)),
+    );
+  baseline
+    .command('exclude')
+    .description('keep a run out of every baseline, for example a night with a known outage')
+    .argument('<runId>', 'the run')
+    .requiredOption('--reason <text>', 'why, stored with the exclusion')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'the scenario (default: the one whose history holds the run)')
+    .action((runId: string, options: { env: string; results?: string; scenario?: string; reason: string }) =>
+      handle(async () =>
+        baselineExclude(await storeFor(options), { env: options.env, scenario: options.scenario, runId: checkRunId(runId), reason: options.reason }, io),
+      ),
+    );
+  baseline
+    .command('include')
+    .description('let an excluded run be part of baselines again')
+    .argument('<runId>', 'the run')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'the scenario (default: the one whose history holds the run)')
+    .action((runId: string, options: { env: string; results?: string; scenario?: string }) =>
+      handle(async () => baselineInclude(await storeFor(options), { env: options.env, scenario: options.scenario, runId: checkRunId(runId) }, io)),
+    );
+  baseline
+    .command('show')
+    .description('print the pin and the exclusions of a scenario')
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'the scenario (default: the only one of the env)')
+    .option('--json', 'print JSON')
+    .action((options: { env: string; results?: string; scenario?: string; json?: boolean }) =>
+      handle(async () => baselineShow(await storeFor(options), { env: options.env, scenario: options.scenario, json: options.json }, io)),
+    );
+  baseline
+    .command('compare')
+    .description('compare a finished run with named runs, or with its baseline; exits 1 when a figure regressed')
+    .argument('<runId>', 'the run to judge')
+    .option('--with <runId>', 'a run to compare with, repeatable (default: the baseline)', collect, [])
+    .addOption(envOption())
+    .addOption(resultsOption())
+    .option('--scenario <name>', 'the scenario (default: the one whose history holds the runs)')
+    .option('--config <file>', 'environment configuration whose regression settings apply (default: those the run was finalized with)')
+    .option('--json', 'print JSON')
+    .action((runId: string, options: { env: string; results?: string; scenario?: string; with: string[]; config?: string; json?: boolean }) =>
+      handle(async () => {
+        const store = await storeFor(options);
+        const config = options.config ? await loadRegressionConfig(store, options.env, { file: options.config }) : undefined;
+        const against = options.with.map(checkRunId);
+        return baselineCompare(store, { env: options.env, scenario: options.scenario, runId: checkRunId(runId), against, json: options.json, config }, io);
       }),
     );
 

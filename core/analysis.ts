@@ -34,6 +34,20 @@ export function warmupSeconds(durationS: number, warmup: EnvConfig['warmup']): n
   return Math.min(durationS / 2, Math.max(warmup.minS, warmup.fraction * durationS));
 }
 
+const WINDOW_S = 10;
+
+/**
+ * Returns the length in seconds of the points the drift and leak analyses use: the time
+ * after warm-up divided by `targetPoints`, rounded down to whole 10-second windows and
+ * kept from 10 s to 60 s. A 5-minute run (240 s after warm-up) gets 10-second points,
+ * 24 of them. From about 27 minutes on, the points are minutes, as in the report.
+ */
+export function analysisPointSeconds(durationS: number, warmupS: number, targetPoints: number): number {
+  const perPoint = Math.max(0, durationS - warmupS) / targetPoints;
+  const windows = Math.floor(perPoint / WINDOW_S);
+  return Math.min(60, Math.max(WINDOW_S, windows * WINDOW_S));
+}
+
 /** One value of a series after the warm-up, with x in hours since the run start. */
 interface Sample {
   t: number;
@@ -90,7 +104,7 @@ function emptyAnalysis(
 }
 
 function notEnoughData(available: number, required: number, detail?: string): string {
-  const explanation = detail ?? `the analysis needs ${required} per-minute values after the warm-up`;
+  const explanation = detail ?? `the analysis needs ${required} values after the warm-up`;
   return `not enough data (${available} of ${required} points): ${explanation}`;
 }
 
@@ -103,20 +117,22 @@ export interface DriftOptions {
 }
 
 interface DriftSeriesSpec {
-  series: 'p95' | 'p99' | 'errorRate';
+  series: 'p50' | 'p95' | 'p99' | 'errorRate';
   unit: string;
   kind: 'latency' | 'errorRate';
   pick: (point: SeriesPoint) => number | null;
 }
 
 const DRIFT_SERIES: readonly DriftSeriesSpec[] = [
+  // The median shows a delay added to every response even when the tail is noisy.
+  { series: 'p50', unit: 'ms', kind: 'latency', pick: (point) => point.p50 },
   { series: 'p95', unit: 'ms', kind: 'latency', pick: (point) => point.p95 },
   { series: 'p99', unit: 'ms', kind: 'latency', pick: (point) => point.p99 },
   { series: 'errorRate', unit: 'ratio', kind: 'errorRate', pick: (point) => point.errorRate },
 ];
 
 /**
- * Analyses per-minute p95 and p99 latency and the error rate for drift after the
+ * Analyses p50, p95 and p99 latency and the error rate for drift after the
  * warm-up. A series is flagged when all three hold:
  *
  * 1. the Mann–Kendall test is significant (p < `drift.alpha`);
@@ -302,7 +318,8 @@ function analyzeProbe(
   const unit = probe.unit;
   const tolerance =
     `Mann–Kendall p < ${leak.alpha} and growth above ${formatAmount(tolerancePerHour, unit)}/h, ` +
-    'both after the warm-up and in its second half';
+    'both after the warm-up and in its second half' +
+    (probe.leakMinGrowth == null ? '' : `; in a short run, at least ${formatAmount(probe.leakMinGrowth, unit)} spread over the time after the warm-up`);
 
   const pick = (point: SeriesPoint): number | null | undefined => point.probes[probe.name];
   const { valueCount, samples } = collect(series, pick, options.runStartMs, options.warmupS);
@@ -325,9 +342,13 @@ function analyzeProbe(
   const late = fitShape(shape, samples.filter((sample) => sample.x >= midX), dropTimes);
 
   const significant = full.value.pValue < leak.alpha;
-  const aboveTolerance = full.value.slope > tolerancePerHour;
+  // In a short run, leakMinGrowth spread over the time after warm-up is the larger bound.
+  const analysedHours = samples[samples.length - 1]!.x - samples[0]!.x;
+  const growthBound = probe.leakMinGrowth == null || analysedHours <= 0 ? 0 : probe.leakMinGrowth / analysedHours;
+  const effectiveTolerance = Math.max(tolerancePerHour, growthBound);
+  const aboveTolerance = full.value.slope > effectiveTolerance;
   const lateSlope = late.ok ? late.value.slope : null;
-  const persists = lateSlope !== null && lateSlope > tolerancePerHour;
+  const persists = lateSlope !== null && lateSlope > effectiveTolerance;
   const flagged = significant && aboveTolerance && persists;
 
   const growthPerHour = full.value.slope;
@@ -350,10 +371,15 @@ function analyzeProbe(
       `projected ${formatSignedAmount(projected24h, unit)} over 24 h${shapeText}`;
   } else if (!significant) {
     message = `no significant trend in ${probe.name} (${rate}, ${stats})${shapeText}`;
+  } else if (!aboveTolerance && growthBound > tolerancePerHour) {
+    message =
+      `${probe.name} changes ${rate} (${stats}), within ${formatAmount(effectiveTolerance, unit)}/h: ` +
+      `the least growth of ${formatAmount(probe.leakMinGrowth!, unit)} over the ${formatNumber(analysedHours * 60)} minutes after the warm-up${shapeText}`;
   } else if (!aboveTolerance) {
     message = `${probe.name} changes ${rate} (${stats}), within the tolerance of ${formatAmount(tolerancePerHour, unit)}/h${shapeText}`;
   } else {
     const lateText = lateSlope === null ? 'too few values to measure growth' : `only ${formatAmount(lateSlope, unit)}/h`;
+    // NOTE: with a growth bound above the tolerance, "did not persist" means the second half grew less than that bound.
     message =
       `${probe.name} grew ${rate} (${stats}) but shows ${lateText} in the second half, ` +
       `so the growth did not persist${shapeText}`;

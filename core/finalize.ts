@@ -7,9 +7,11 @@
  * finish-run Lambda. A create-only `finalized.json` marker makes the first finalizer
  * the one that notifies; later calls rewrite the same report and notify nobody.
  */
-import { analyzeDrift, analyzeLeaks, warmupSeconds } from './analysis.js';
+import { analysisPointSeconds, analyzeDrift, analyzeLeaks, warmupSeconds } from './analysis.js';
+import { addRegressionAnalysis } from './baseline.js';
 import { decodeWindows } from './checkpoint.js';
 import { parseEnvConfig, type EnvConfig } from './config.js';
+import { readTargetVersion, writeHistoryEntry } from './history.js';
 import { LogEvent } from './log.js';
 import { rollup, totalOf, WindowMerger, type MergedWindow } from './merge.js';
 import { keys, type Log, type ResultStore } from './ports.js';
@@ -370,8 +372,11 @@ export async function buildReport(store: ResultStore, env: string, runId: string
 
   const series = buildSeries(minutes, config);
   const warmupS = warmupSeconds(manifest.request.durationS, config.warmup);
-  const drift = analyzeDrift(series, { runStartMs, warmupS, drift: config.drift });
-  const leaks = analyzeLeaks(series, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
+  // Short runs are analysed on points shorter than a minute, so that they have enough of them.
+  const pointS = analysisPointSeconds(manifest.request.durationS, warmupS, config.analysisPoints.targetPoints);
+  const analysisSeries = pointS === 60 ? series : buildSeries(rollup(windows, pointS * 1000), config);
+  const drift = analyzeDrift(analysisSeries, { runStartMs, warmupS, drift: config.drift });
+  const leaks = analyzeLeaks(analysisSeries, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
 
   const { definitions, problems: thresholdProblems } = thresholdDefinitions(
     {
@@ -434,6 +439,8 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   }
   if (total.generator.probeFailures > 0) notes.push(`${total.generator.probeFailures} target probes failed; they are gaps in the probe series.`);
 
+  if (pointS !== 60) notes.push(`Drift and leak analyses used ${pointS}-second points, because the run is short.`);
+
   const sorted = sortReasons(reasons);
   const byName = [...total.requestsByName].map(([name, requests]) => ({
     name,
@@ -490,37 +497,16 @@ function describeFailures(total: MergedWindow): string {
     .join(', ');
 }
 
-/** Summary kept per finished run under history/, for baselines of later runs. */
-export function historyEntry(report: RunReport, manifest: RunManifest) {
-  const probeSlopes = Object.fromEntries(report.analyses.leaks.map((analysis) => [analysis.series, analysis.growthPerHour]));
-  return {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    runId: report.runId,
-    env: report.env,
-    scenario: report.scenario,
-    scenarioHash: report.scenarioHash,
-    k6Version: report.k6Version,
-    startedAt: report.startedAt,
-    endedAt: report.endedAt,
-    verdict: report.verdict,
-    rate: manifest.request.rate,
-    durationS: manifest.request.durationS,
-    labels: report.labels,
-    p50: report.latencyMs.p50,
-    p95: report.latencyMs.p95,
-    p99: report.latencyMs.p99,
-    errorRate: report.requests.errorRate,
-    achievedRate: report.load.achievedRate,
-    probeSlopes,
-  };
-}
-
 export async function finalizeRun(deps: FinalizeDeps, env: string, runId: string): Promise<FinalizeOutcome> {
   const { store } = deps;
   const now = deps.nowMs ?? Date.now;
   const log = deps.log.child({ runId, env });
   const manifest = await readManifest(store, env, runId);
-  const report = await buildReport(store, env, runId, log);
+  const config = parseEnvConfig(manifest.config, `the manifest of run ${runId}`);
+  const built = await buildReport(store, env, runId, log);
+  const targetVersion = await readTargetVersion(store, env, runId);
+  // Compared before this run's entry is written; a re-finalize skips the run's own earlier entry.
+  const { report, entry } = await addRegressionAnalysis(store, built, manifest, config, targetVersion, log);
 
   const reportKey = keys.report(env, runId);
   await store.put(reportKey, `${JSON.stringify(report, null, 2)}\n`, 'application/json');
@@ -535,7 +521,7 @@ export async function finalizeRun(deps: FinalizeDeps, env: string, runId: string
     messageKey = keys.message(env, runId);
     await store.put(messageKey, `${JSON.stringify(deps.buildMessage(report), null, 2)}\n`, 'application/json');
   }
-  await store.put(keys.history(env, manifest.scenario.name, runId), `${JSON.stringify(historyEntry(report, manifest))}\n`, 'application/json');
+  await writeHistoryEntry(store, entry);
 
   const first = await store.putIfAbsent(
     keys.finalized(env, runId),

@@ -3,6 +3,7 @@
  * the reason for it is in `notes` or in the analysis that could not run.
  */
 import { z } from 'zod';
+import { RegressionAnalysisSchema } from './baseline.js';
 import { SCHEMA_VERSION, VerdictSchema } from './schemas.js';
 
 export const REPORT_SCHEMA_VERSION = SCHEMA_VERSION;
@@ -155,8 +156,11 @@ export const RunReportSchema = z.object({
     warmupS: z.number(),
     drift: z.array(SeriesAnalysisSchema),
     leaks: z.array(SeriesAnalysisSchema),
-    /** Filled by the comparison with earlier runs; `null` until history exists. */
-    regression: z.unknown().nullable(),
+    /**
+     * The comparison with earlier runs of the same env and scenario (core/baseline.ts);
+     * `null` in reports built before finalize compares, such as `buildReport` alone.
+     */
+    regression: RegressionAnalysisSchema.nullable(),
   }),
   notes: z.array(z.string()),
   links: z.record(z.string(), z.string()),

@@ -12,6 +12,7 @@ import {
   formatRatePerSecond,
   formatTimestamp,
 } from './render-html-format.js';
+import { formatBaselineDelta } from './baseline.js';
 import type { Reason, RunReport, SeriesAnalysis } from './report-schema.js';
 import type { Verdict } from './schemas.js';
 import { sortReasons } from './verdict.js';
@@ -212,12 +213,19 @@ function growthField(analysis: SeriesAnalysis & { growthPerHour: number }): Mrkd
   return field(`${name} growth`, `${formatPerHour(analysis.growthPerHour, analysis.unit)}${flag}`);
 }
 
-/** Lists latency, errors, volume and load, then probe growth per hour with flagged series first. */
+/**
+ * Lists latency, errors, volume and load, then probe growth per hour with flagged series
+ * first. Latency and errors carry their change against the baseline when there is one.
+ */
 function keyFigureFields(report: RunReport): Mrkdwn[] {
   const { requests, latencyMs, load } = report;
+  const regression = report.analyses.regression;
+  const p95 = `${orDash(latencyMs.p95, formatMs)}${formatBaselineDelta(regression, 'p95')}`;
+  const p99 = `${orDash(latencyMs.p99, formatMs)}${formatBaselineDelta(regression, 'p99')}`;
+  const errors = `${orDash(requests.errorRate, formatPercent)}${formatBaselineDelta(regression, 'errorRate')}`;
   const fields = [
-    field('p95 / p99', `${orDash(latencyMs.p95, formatMs)} / ${orDash(latencyMs.p99, formatMs)}`),
-    field('Error rate', `${orDash(requests.errorRate, formatPercent)} (${formatCount(requests.failed)} failed)`),
+    field('p95 / p99', `${p95} / ${p99}`),
+    field('Error rate', `${errors} (${formatCount(requests.failed)} failed)`),
     field('Requests', formatCount(requests.total)),
     field('Achieved rate', `${orDash(load.achievedRate, formatRatePerSecond)} of ${formatRatePerSecond(load.plannedRate)} planned`),
   ];

@@ -14,6 +14,7 @@ import {
 } from '../../core/history.js';
 import type { ResultStore } from '../../core/ports.js';
 import { ExitCode, UsageError, type Io } from '../io.js';
+import { loadRegressionConfig } from './history.js';
 
 export interface BaselineTarget {
   env: string;
@@ -21,7 +22,7 @@ export interface BaselineTarget {
   scenario?: string;
 }
 
-/** Returns the one scenario whose history holds every run id, or raises a UsageError. */
+/** Returns the one scenario whose history contains every run id, or raises a UsageError. */
 async function scenarioOfRuns(store: ResultStore, target: BaselineTarget, runIds: readonly string[]): Promise<string> {
   if (target.scenario) {
     const snapshot = await readHistory(store, target.env, target.scenario);
@@ -43,7 +44,7 @@ async function scenarioOfRuns(store: ResultStore, target: BaselineTarget, runIds
     if (found.length > 1) throw new UsageError(`Run "${runId}" is in the history of several scenarios (${found.join(', ')}); choose one with --scenario.`);
     scenarios.add(found[0]!);
   }
-  if (scenarios.size > 1) throw new UsageError(`The runs belong to different scenarios (${[...scenarios].join(', ')}); a baseline holds runs of one scenario.`);
+  if (scenarios.size > 1) throw new UsageError(`The runs belong to different scenarios (${[...scenarios].join(', ')}); a baseline contains runs of one scenario.`);
   return [...scenarios][0]!;
 }
 
@@ -122,13 +123,15 @@ export async function baselineShow(store: ResultStore, options: BaselineTarget &
  */
 export async function baselineCompare(
   store: ResultStore,
-  options: BaselineTarget & { runId: string; against: string[]; json?: boolean; config: RegressionConfig },
+  options: BaselineTarget & { runId: string; against: string[]; json?: boolean; config?: RegressionConfig },
   io: Io,
 ): Promise<number> {
   const scenario = await scenarioOfRuns(store, options, [options.runId, ...options.against]);
   const snapshot = await readHistory(store, options.env, scenario);
   const current = snapshot.entries.find((entry) => entry.runId === options.runId)!;
-  const analysis = compareWithBaseline({ history: snapshot, current, config: options.config, against: options.against });
+  // By default, the settings the judged run was finalized with.
+  const config = options.config ?? (await loadRegressionConfig(store, options.env, { runId: options.runId }));
+  const analysis = compareWithBaseline({ history: snapshot, current, config, against: options.against });
   if (options.json) io.out.write(`${JSON.stringify(analysis, null, 2)}\n`);
   else io.out.write(formatComparison(options.runId, analysis));
   return analysis.metrics.some((metric) => metric.status === 'regressed') ? ExitCode.FailingVerdict : ExitCode.Pass;

@@ -1,8 +1,69 @@
 /** `soak history`: the runs of an env, with each key figure and its change against the baseline. */
-import { compareWithBaseline, formatValue, type MetricComparison, type RegressionAnalysis, type RegressionConfig } from '../../core/baseline.js';
+import { readFile } from 'node:fs/promises';
+import {
+  BaselineSettingsSchema,
+  compareWithBaseline,
+  formatValue,
+  RegressionRulesSchema,
+  type MetricComparison,
+  type RegressionAnalysis,
+  type RegressionConfig,
+} from '../../core/baseline.js';
+import { describeIssues, parseEnvConfig } from '../../core/config.js';
 import { listHistoryScenarios, readHistory, type HistoryEntry, type HistorySnapshot } from '../../core/history.js';
-import type { ResultStore } from '../../core/ports.js';
+import { keys, type ResultStore } from '../../core/ports.js';
 import { ExitCode, UsageError, type Io } from '../io.js';
+
+/**
+ * Returns the settings of the comparison from an environment configuration document.
+ * `baseline` and `regression` are read apart, so that this works whether or not the
+ * configuration schema has those blocks yet.
+ */
+export function regressionConfigOf(raw: unknown, source: string): RegressionConfig {
+  const object = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const { baseline, regression, ...rest } = object;
+  const config = parseEnvConfig(rest, source);
+  const parsedBaseline = BaselineSettingsSchema.safeParse(baseline ?? {});
+  if (!parsedBaseline.success) throw new UsageError(`Invalid baseline settings in ${source}: ${describeIssues(parsedBaseline.error, baseline).join('; ')}.`);
+  const parsedRules = RegressionRulesSchema.safeParse(regression ?? {});
+  if (!parsedRules.success) throw new UsageError(`Invalid regression settings in ${source}: ${describeIssues(parsedRules.error, regression).join('; ')}.`);
+  return { baseline: parsedBaseline.data, regression: parsedRules.data, probe: config.probe, warmup: config.warmup };
+}
+
+/**
+ * Returns the comparison settings of `file` when given, else those stored in the
+ * manifest of `runId` (the configuration that run was finalized with), else the defaults.
+ */
+export async function loadRegressionConfig(store: ResultStore, env: string, options: { file?: string; runId?: string }): Promise<RegressionConfig> {
+  if (options.file) {
+    let text: string;
+    try {
+      text = await readFile(options.file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`Could not read the configuration ${options.file}: ${(error as Error).message}.`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`${options.file} is not valid JSON: ${(error as Error).message}.`);
+    }
+    return regressionConfigOf(raw, options.file);
+  }
+  if (options.runId) {
+    const bytes = await store.get(keys.manifest(env, options.runId));
+    if (bytes !== undefined) {
+      try {
+        const manifest = JSON.parse(Buffer.from(bytes).toString('utf8')) as { config?: unknown };
+        return regressionConfigOf(manifest.config ?? {}, `the manifest of run ${options.runId}`);
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        // A damaged or older manifest falls back to the defaults below.
+      }
+    }
+  }
+  return regressionConfigOf({}, 'the default configuration');
+}
 
 export interface HistoryOptions {
   env: string;
@@ -11,7 +72,8 @@ export interface HistoryOptions {
   /** Newest runs shown per scenario. */
   limit?: number;
   json?: boolean;
-  config: RegressionConfig;
+  /** Comparison settings; by default those of each scenario's newest run (loadRegressionConfig). */
+  config?: RegressionConfig;
 }
 
 export interface HistoryRow {
@@ -42,12 +104,14 @@ export async function showHistory(store: ResultStore, options: HistoryOptions, i
     if (options.scenario && snapshot.entries.length === 0 && snapshot.invalid.length === 0) {
       throw new UsageError(`No history for scenario "${scenario}" in env "${options.env}" under ${store.location}. Run \`soak history --env ${options.env}\` to list the scenarios that have one.`);
     }
+    const newest = snapshot.entries[snapshot.entries.length - 1];
+    const config = options.config ?? (await loadRegressionConfig(store, options.env, { runId: newest?.runId }));
     output.push({
       scenario,
       pinned: snapshot.pins?.runIds ?? null,
       excluded: snapshot.exclusions.map((exclusion) => exclusion.runId),
       invalid: snapshot.invalid,
-      rows: historyRows(snapshot, options.config).slice(-limit),
+      rows: historyRows(snapshot, config).slice(-limit),
     });
   }
 

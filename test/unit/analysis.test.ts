@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analyzeDrift, analyzeLeaks, warmupSeconds, type DriftOptions, type LeakOptions } from '../../core/analysis.js';
+import { analysisPointSeconds, analyzeDrift, analyzeLeaks, warmupSeconds, type DriftOptions, type LeakOptions } from '../../core/analysis.js';
 import { EnvConfigSchema, type ProbeSeries } from '../../core/config.js';
 import type { SeriesAnalysis, SeriesPoint } from '../../core/report-schema.js';
 
@@ -106,8 +106,8 @@ describe('warmupSeconds', () => {
 });
 
 describe('analyzeDrift', () => {
-  it('analyses p95, p99 and the error rate', () => {
-    const analyses = analyzeDrift(makeSeries(60, () => ({ p95: 100, p99: 150 })), {
+  it('analyses p50, p95, p99 and the error rate', () => {
+    const analyses = analyzeDrift(makeSeries(60, () => ({ p50: 40, p95: 100, p99: 150 })), {
       runStartMs: RUN_START_MS,
       warmupS: 60,
       drift: CONFIG.drift,
@@ -115,6 +115,7 @@ describe('analyzeDrift', () => {
     assert.deepEqual(
       analyses.map((analysis) => [analysis.series, analysis.unit]),
       [
+        ['p50', 'ms'],
         ['p95', 'ms'],
         ['p99', 'ms'],
         ['errorRate', 'ratio'],
@@ -436,5 +437,51 @@ describe('analyzeLeaks', () => {
   it('states its tolerance in binary units', () => {
     const analysis = leakOf(heapSeries(SIX_HOURS_MIN, () => 64 * MIB));
     assert.match(analysis.tolerance, /16 MiB\/h/);
+  });
+});
+
+describe('analysisPointSeconds', () => {
+  const cases: Array<[durationS: number, expected: number]> = [
+    [300, 10],
+    [600, 20],
+    [1800, 60],
+    [6 * 3600, 60],
+    [20, 10],
+  ];
+  for (const [durationS, expected] of cases) {
+    it(`gives ${expected} s points for a ${durationS} s run`, () => {
+      const warmupS = warmupSeconds(durationS, CONFIG.warmup);
+      assert.equal(analysisPointSeconds(durationS, warmupS, 24), expected);
+    });
+  }
+});
+
+describe('leakMinGrowth', () => {
+  /** 24 ten-second points after a 60 s warm-up, as in a 5-minute run. */
+  function shortRun(growthMib: number): SeriesPoint[] {
+    const noise = seededNormal(21);
+    return Array.from({ length: 30 }, (_, index) => ({
+      ...makeSeries(1, () => ({}))[0]!,
+      t: RUN_START_MS + index * 10_000,
+      probes: { heapUsedBytes: 100 * MIB + (growthMib * MIB * index) / 30 + 0.2 * MIB * noise() },
+    }));
+  }
+  const withFloor = { ...HEAP, leakMinGrowth: 8 * MIB };
+
+  it('leaves growth under the floor alone', () => {
+    // 4 MiB in 5 minutes is 48 MiB/h, above the 16 MiB/h tolerance.
+    const analysis = leakOf(shortRun(4), { warmupS: 60, probes: [withFloor] });
+    assert.equal(analysis.status, 'ok');
+    assert.match(analysis.message, /the least growth of 8 MiB over the 3\.83 minutes after the warm-up/);
+  });
+
+  it('flags growth over the floor', () => {
+    const analysis = leakOf(shortRun(20), { warmupS: 60, probes: [withFloor] });
+    assert.equal(analysis.status, 'flagged');
+  });
+
+  it('flags under the floor without one', () => {
+    const analysis = leakOf(shortRun(4), { warmupS: 60 });
+    assert.equal(analysis.status, 'flagged');
   });
 });

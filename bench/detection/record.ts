@@ -1,0 +1,203 @@
+/**
+ * Records real soak runs for the detection benchmark. For each case it starts the
+ * example API with the case's fault switches and runs `soak run --local` against it
+ * (real k6 from K6_BIN) for 5 minutes at 100 iterations/s. It stores the run's series
+ * at 10-second and 60-second resolution with the runner's own verdict.
+ *
+ *   K6_BIN=/path/to/k6 npx tsx bench/detection/record.ts [--cases ID,ID] [--repeat N] [--out DIR]
+ *
+ * All load goes to 127.0.0.1, and each run stops by itself after its duration.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FolderResultStore } from '../../adapters/local/folder-store.js';
+import { decodeWindows } from '../../core/checkpoint.js';
+import { parseEnvConfig } from '../../core/config.js';
+import { WindowMerger, rollup } from '../../core/merge.js';
+import { keys } from '../../core/ports.js';
+import { buildSeries } from '../../core/report-build.js';
+import { RunReportSchema } from '../../core/report-schema.js';
+import { RunManifestSchema } from '../../core/schemas.js';
+import { DETECTION_CASES, RUN_DURATION_S, RUN_RATE, type DetectionCase } from './cases.js';
+import { type Recording, RecordingSchema } from './recording.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_RECORDINGS_DIR = join(ROOT, 'bench', 'detection', 'recordings');
+const ENV = 'local';
+
+function startApi(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/sigil-api/server.ts'), '--port', '0', '--host', '127.0.0.1', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolvePromise, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error('the example API did not print its URL within 30 s')), 30_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const match = /sigil-api listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(buffer);
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise({ child, url: match[1]! });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the example API exited with code ${code} before it listened`));
+    });
+  });
+}
+
+function runSoak(target: string, results: string, runId: string): Promise<number> {
+  const args = [
+    '--import', 'tsx', join(ROOT, 'bin/soak.ts'), 'run', '--local', '--env', ENV, '--target', target,
+    '--scenario', 'sigil', '--rate', String(RUN_RATE), '--duration', `${RUN_DURATION_S}s`, '--segments', '1',
+    '--results', results, '--run-id', runId, '--json',
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, K6_NO_USAGE_REPORT: 'true', K6_AUTO_EXTENSION_RESOLUTION: 'false' },
+  });
+  return new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise(code ?? -1)));
+}
+
+/** Reads the run's stored windows back and builds its series at both resolutions. */
+async function readRun(results: string, runId: string, testCase: DetectionCase, runCases: string[], repeat: number, apiArgs: string[]): Promise<Recording> {
+  const store = new FolderResultStore(results);
+  const manifest = RunManifestSchema.parse(JSON.parse(Buffer.from((await store.get(keys.manifest(ENV, runId)))!).toString('utf8')));
+  const config = parseEnvConfig(manifest.config, 'manifest');
+  const merger = new WindowMerger();
+  for (const plan of manifest.segments) {
+    for (const key of await store.list(keys.windowsPrefix(ENV, runId, plan.index))) {
+      if (!key.endsWith('.ndjson.gz')) continue;
+      for (const record of decodeWindows((await store.get(key))!, key)) merger.add(record);
+    }
+  }
+  const windows = merger.windows();
+  const report = RunReportSchema.parse(JSON.parse(Buffer.from((await store.get(keys.report(ENV, runId)))!).toString('utf8')));
+  return RecordingSchema.parse({
+    caseId: testCase.id,
+    repeat,
+    runCases,
+    apiArgs,
+    recordedAt: new Date().toISOString(),
+    runId,
+    durationS: manifest.request.durationS,
+    rate: manifest.request.rate,
+    k6Version: report.k6Version,
+    runStartMs: windows[0]?.startMs ?? manifest.createdAtMs,
+    verdict: report.verdict,
+    reasons: report.reasons.map((reason) => reason.code),
+    series10s: buildSeries(windows, config),
+    series60s: buildSeries(rollup(windows), config),
+  });
+}
+
+/** Median p99 after the first minute of the clean recordings, the reference of the latency strengths. */
+export function cleanP99Ms(dir: string): number | null {
+  const values: number[] = [];
+  for (const file of safeList(dir)) {
+    if (!file.startsWith('clean-')) continue;
+    const recording = RecordingSchema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    for (const point of recording.series10s) {
+      if (point.t >= recording.runStartMs + 60_000 && point.p99 !== null) values.push(point.p99);
+    }
+  }
+  if (values.length === 0) return null;
+  values.sort((a, b) => a - b);
+  return values[Math.floor(values.length / 2)]!;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Returns the switches of a case, with the drift rate set for a p99 rise of 20 % or 100 % of the clean p99 over the 4 minutes after warm-up. */
+function driftArgs(testCase: DetectionCase, dir: string): string[] {
+  if (testCase.fault !== 'latency drift') return testCase.apiArgs;
+  const p99 = cleanP99Ms(dir);
+  if (p99 === null) throw new Error('latency-drift cases need a clean recording first: record the case "clean" before them.');
+  const share = testCase.strength === 'weak' ? 0.2 : 1.0;
+  return ['--drift-ms-per-min', String(Number(((share * p99) / 4).toFixed(3)))];
+}
+
+export function fileNameOf(caseId: string, repeat: number): string {
+  return `${caseId.replaceAll('/', '-')}-${repeat}.json`;
+}
+
+/**
+ * Records real runs. Each item of `groups` is one run: a single case, or several cases
+ * joined with `+` whose faults are injected together (their switches concatenated), which
+ * is possible when the analyses read different series (heap and descriptors, latency and
+ * errors). A joined run is stored once for each of its cases.
+ */
+export async function recordRuns(groups: readonly string[], repeats: number, out: string, log: (line: string) => void): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  for (const group of groups) {
+    const cases = group.split('+').map((id) => DETECTION_CASES.find((candidate) => candidate.id === id)!);
+    for (let repeat = 0; repeat < repeats; repeat++) {
+      let index = 0;
+      while (cases.some((testCase) => safeList(out).includes(fileNameOf(testCase.id, index)))) index++;
+      const apiArgs = cases.flatMap((testCase) => driftArgs(testCase, out));
+      const results = mkdtempSync(join(tmpdir(), 'soak-detection-'));
+      const runId = `det-${group.replaceAll('/', '-').replaceAll('+', '_')}-${index}-${Date.now()}`.slice(0, 80);
+      const started = Date.now();
+      log(`record: ${group} #${index} (${apiArgs.join(' ') || 'no fault'}) started`);
+      const api = await startApi(apiArgs);
+      let exitCode: number;
+      try {
+        exitCode = await runSoak(api.url, results, runId);
+      } finally {
+        api.child.kill('SIGTERM');
+      }
+      for (const testCase of cases) {
+        const recording = await readRun(results, runId, testCase, cases.map((item) => item.id), index, apiArgs);
+        writeFileSync(join(out, fileNameOf(testCase.id, index)), `${JSON.stringify(recording)}\n`);
+        if (testCase === cases[0]) {
+          log(`record: ${group} #${index} done in ${Math.round((Date.now() - started) / 1000)} s, exit ${exitCode}, verdict ${recording.verdict} (${recording.reasons.join(', ') || 'no reasons'})`);
+        }
+      }
+      rmSync(results, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Returns the case ids of a `--cases` value that no case has, `+` joins included. */
+export function unknownCases(groups: readonly string[]): string[] {
+  return groups.flatMap((group) => group.split('+')).filter((id) => !DETECTION_CASES.some((testCase) => testCase.id === id));
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      cases: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      out: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
+    },
+  });
+  if (!process.env.K6_BIN) {
+    process.stderr.write('record: K6_BIN is not set. Set it to a k6 binary (tested with k6 v1.3.0).\n');
+    return 2;
+  }
+  const groups = values.cases ? values.cases.split(',') : DETECTION_CASES.map((testCase) => testCase.id);
+  const unknown = unknownCases(groups);
+  if (unknown.length > 0) {
+    process.stderr.write(`record: unknown case ${unknown.join(', ')}; known cases: ${DETECTION_CASES.map((c) => c.id).join(', ')}.\n`);
+    return 2;
+  }
+  await recordRuns(groups, Number(values.repeat), resolve(values.out), (line) => process.stderr.write(`${line}\n`));
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main();
+}

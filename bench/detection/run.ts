@@ -1,0 +1,297 @@
+/**
+ * Detection benchmark: how often the drift, leak and regression analyses find each
+ * injected fault, how often they raise a false alarm, and how soon they find it.
+ *
+ *   K6_BIN=/path/to/k6 npx tsx bench/detection/run.ts [--quick] [--record] [--replays N]
+ *
+ * Without --record it replays the recordings in bench/detection/recordings/. With
+ * --record it first runs real soaks (record.ts): all cases twice, or with --quick one
+ * clean run and one strong heap leak. Each real run takes 5 minutes plus about 20 s.
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { warmupSeconds } from '../../core/analysis.js';
+import { BaselineSettingsSchema, RegressionRulesSchema } from '../../core/baseline.js';
+import { parseEnvConfig } from '../../core/config.js';
+import type { HistoryEntry } from '../../core/history.js';
+import { median } from '../../core/stats.js';
+import { DETECTION_CASES, type DetectionCase } from './cases.js';
+import { DEFAULT_RECORDINGS_DIR, recordRuns, unknownCases } from './record.js';
+import { RecordingSchema, type Recording } from './recording.js';
+import {
+  analyze,
+  buildNoiseModel,
+  entryOf,
+  expectedRegression,
+  meetsExpectation,
+  meetsRegression,
+  regressionCodes,
+  timeToDetection,
+  withNoise,
+  type NoiseModel,
+  type Variant,
+} from './replay.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MIB = 1024 * 1024;
+
+/** Real runs of the full mode: leaks and trends are injected in pairs, see recordRuns. */
+export const FULL_RUNS = [
+  'clean',
+  'heap-leak/weak+fd-leak/weak',
+  'heap-leak/strong+fd-leak/strong',
+  'latency-drift/weak+error-rise/weak',
+  'latency-drift/strong+error-rise/strong',
+  'stall',
+  'restart/clean',
+  'restart/heap-leak',
+  'warmup-plateau',
+];
+export const QUICK_RUNS = ['clean', 'heap-leak/strong+fd-leak/strong'];
+
+const BASELINE_NIGHTS = 7;
+
+/** Returns the analyses as they are today: per-minute series and the default configuration. */
+function currentVariant(): Variant {
+  return {
+    name: 'current',
+    resolution: '60s',
+    driftP50: false,
+    config: { ...parseEnvConfig({}, null), baseline: BaselineSettingsSchema.parse({}), regression: RegressionRulesSchema.parse({}) },
+  };
+}
+
+/** Proposed default of `drift.errorRateTolerance`: a rise of half a percentage point. */
+export const PROPOSED_ERROR_RATE_TOLERANCE = 0.005;
+/** Latency floor of the benchmark runs, for an API whose p50 is about 0.5 ms. */
+export const BENCH_LATENCY_FLOOR_MS = 0.2;
+
+/** Proposed `leakMinGrowth` of the default probes: total growth after warm-up, in the probe's unit. */
+export const PROPOSED_LEAK_MIN_GROWTH: Record<string, number> = {
+  heapUsedBytes: 12 * MIB,
+  residentMemoryBytes: 32 * MIB,
+  openFds: 40,
+};
+
+/** Returns the proposed settings for short runs: 10-second points and the tolerances below. */
+export function proposedVariant(): Variant {
+  const config = parseEnvConfig(
+    {
+      // The example API answers in under a millisecond, so the 5 ms floor of real APIs would
+      // hide every drift it injects: the benchmark lowers the floor, not the relative rule.
+      drift: { latencyAbsoluteToleranceMs: BENCH_LATENCY_FLOOR_MS, errorRateTolerance: PROPOSED_ERROR_RATE_TOLERANCE },
+    },
+    null,
+  );
+  const probes = config.probe.series.map((probe) => ({ ...probe, leakMinGrowth: PROPOSED_LEAK_MIN_GROWTH[probe.name] ?? null }));
+  return {
+    name: 'proposed',
+    resolution: '10s',
+    driftP50: true,
+    config: { ...config, probe: { ...config.probe, series: probes }, baseline: BaselineSettingsSchema.parse({}), regression: RegressionRulesSchema.parse({}) },
+  };
+}
+
+export interface CaseResult {
+  variant: string;
+  caseId: string;
+  fault: string;
+  strength: string;
+  realRuns: number;
+  /** Real runs whose recorded series, without added noise, meet the expectation. */
+  realMet: number;
+  /** The runner's own verdicts of the real runs (per-minute analyses, defaults). */
+  realVerdicts: string[];
+  replays: number;
+  met: number;
+  /** Replays of a no-fault case with any finding. */
+  falseAlarms: number;
+  /** Replays of a fault case with a finding of another kind, such as a descriptor leak in a drift run, by code. */
+  otherFindings: Record<string, number>;
+  medianTimeToDetectionS: number | null;
+  regressionMet: number | null;
+  regressionReplays: number;
+}
+
+function loadRecordings(dir: string): Recording[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((file) => file.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  return files.map((file) => RecordingSchema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8'))));
+}
+
+function cleanNights(clean: readonly Recording[], model: NoiseModel, variant: Variant, seedBase: number): HistoryEntry[] {
+  const nights: HistoryEntry[] = [];
+  for (let night = 0; night < BASELINE_NIGHTS; night++) {
+    const recording = clean[night % clean.length]!;
+    const warmupS = warmupSeconds(recording.durationS, variant.config.warmup);
+    const series = withNoise(variant.resolution === '10s' ? recording.series10s : recording.series60s, model, seedBase + night + 1);
+    const outcome = analyze(series, recording.runStartMs, warmupS, variant);
+    nights.push(entryOf(series, recording, outcome.leaks, `night-${night}`, new Date(Date.UTC(2026, 10, 1 + night)).toISOString(), warmupS));
+  }
+  return nights;
+}
+
+export function evaluateCase(testCase: DetectionCase, recordings: readonly Recording[], clean: readonly Recording[], variant: Variant, replays: number): CaseResult {
+  const warmupS = warmupSeconds(recordings[0]!.durationS, variant.config.warmup);
+  const model = buildNoiseModel(clean, variant.resolution, warmupS);
+  const pickSeries = (recording: Recording) => (variant.resolution === '10s' ? recording.series10s : recording.series60s);
+
+  const realMet = recordings.filter((recording) => meetsExpectation(analyze(pickSeries(recording), recording.runStartMs, warmupS, variant).codes, testCase)).length;
+  const expectedCodes = expectedRegression(testCase);
+  let met = 0;
+  let falseAlarms = 0;
+  const otherFindings: Record<string, number> = {};
+  let regressionMet = 0;
+  const times: number[] = [];
+  for (let replay = 0; replay < replays; replay++) {
+    const recording = recordings[replay % recordings.length]!;
+    const seed = 1 + replay * 101 + hash(testCase.id);
+    const series = withNoise(pickSeries(recording), model, seed);
+    const outcome = analyze(series, recording.runStartMs, warmupS, variant);
+    if (meetsExpectation(outcome.codes, testCase)) met++;
+    if (testCase.expect.verdict === 'PASS' && outcome.codes.length > 0) falseAlarms++;
+    for (const code of outcome.codes) {
+      if (testCase.expect.verdict === 'PASS' || testCase.expect.reasons.includes(code) || injectedCodes(recording).includes(code)) continue;
+      otherFindings[code] = (otherFindings[code] ?? 0) + 1;
+    }
+    const time = timeToDetection(series, recording.runStartMs, recording.durationS, variant, testCase);
+    if (time !== null) times.push(time);
+    if (expectedCodes !== null && clean.length > 0) {
+      const nights = cleanNights(clean, model, variant, seed * 7);
+      const current = entryOf(series, recording, outcome.leaks, 'current', '2026-12-01T00:00:00.000Z', warmupS);
+      if (meetsRegression(regressionCodes(current, nights, variant), expectedCodes)) regressionMet++;
+    }
+  }
+  return {
+    variant: variant.name,
+    caseId: testCase.id,
+    fault: testCase.fault,
+    strength: testCase.strength,
+    realRuns: recordings.length,
+    realMet,
+    realVerdicts: recordings.map((recording) => recording.verdict),
+    replays,
+    met,
+    falseAlarms,
+    otherFindings,
+    medianTimeToDetectionS: median(times),
+    regressionMet: expectedCodes === null || clean.length === 0 ? null : regressionMet,
+    regressionReplays: replays,
+  };
+}
+
+/** Reason codes of every fault injected in the recorded run, two faults for a joined run. */
+function injectedCodes(recording: Recording): string[] {
+  return DETECTION_CASES.filter((testCase) => recording.runCases.includes(testCase.id)).flatMap((testCase) => [
+    ...testCase.expect.reasons,
+    ...(testCase.expect.alsoCauses ?? []),
+  ]);
+}
+
+function hash(text: string): number {
+  let value = 0;
+  for (const char of text) value = (Math.imul(value, 31) + char.charCodeAt(0)) >>> 0;
+  return value % 100_000;
+}
+
+function targetOf(testCase: DetectionCase): string {
+  if (testCase.strength === 'strong') return 'all';
+  if (testCase.strength === 'weak') return '≥ 90 %';
+  return 'all (no finding)';
+}
+
+export function formatTable(results: readonly CaseResult[]): string {
+  const header = ['analyses', 'case', 'fault', 'real runs met', 'runner verdict', 'replays met', 'false alarms', 'other findings', 'time to detection', 'regression met', 'target'];
+  const rows = results.map((result) => {
+    const testCase = DETECTION_CASES.find((candidate) => candidate.id === result.caseId)!;
+    return [
+      result.variant,
+      result.caseId,
+      result.fault,
+      `${result.realMet} of ${result.realRuns}`,
+      result.realVerdicts.join(' '),
+      `${result.met} of ${result.replays}`,
+      testCase.expect.verdict === 'PASS' ? `${result.falseAlarms} of ${result.replays}` : '—',
+      Object.entries(result.otherFindings).map(([code, count]) => `${code} ${count}`).join(', ') || '—',
+      result.medianTimeToDetectionS === null ? '—' : `${result.medianTimeToDetectionS} s`,
+      result.regressionMet === null ? '—' : `${result.regressionMet} of ${result.regressionReplays}`,
+      targetOf(testCase),
+    ];
+  });
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      record: { type: 'boolean', default: false },
+      cases: { type: 'string' },
+      replays: { type: 'string' },
+      recordings: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'Usage: npx tsx bench/detection/run.ts [--quick] [--record] [--cases GROUPS] [--replays N] [--recordings DIR]\n\n' +
+        '  --record       run real soaks first (needs K6_BIN): every case twice, 9 runs of 5 min per round\n' +
+        '  --quick        with --record: one clean run and one strong leak run (about 11 min); fewer replays\n' +
+        '  --cases GROUPS with --record: comma-separated runs, each a case id or ids joined with +\n' +
+        '  --replays N    replays per fault case (default 10, quick 5); no-fault cases get twice as many\n' +
+        '  --recordings   folder of recordings (default bench/detection/recordings)\n',
+    );
+    return 0;
+  }
+  const dir = resolve(values.recordings);
+  if (values.record) {
+    if (!process.env.K6_BIN) {
+      process.stderr.write('detection: --record needs K6_BIN, the path of a k6 binary (tested with k6 v1.3.0).\n');
+      return 2;
+    }
+    let groups = values.quick ? QUICK_RUNS : FULL_RUNS;
+    if (values.cases) groups = values.cases.split(',');
+    const unknown = unknownCases(groups);
+    if (unknown.length > 0) {
+      process.stderr.write(`detection: unknown case ${unknown.join(', ')}.\n`);
+      return 2;
+    }
+    await recordRuns(groups, values.quick || values.cases ? 1 : 2, dir, (line) => process.stderr.write(`${line}\n`));
+  }
+
+  const recordings = loadRecordings(dir);
+  const clean = recordings.filter((recording) => recording.caseId === 'clean');
+  if (clean.length === 0) {
+    process.stderr.write(`detection: no clean recording in ${dir}; the noise model needs one. Record one with --record --cases clean.\n`);
+    return 2;
+  }
+  const faultReplays = Number(values.replays ?? (values.quick ? 5 : 10));
+  const results: CaseResult[] = [];
+  for (const variant of [currentVariant(), proposedVariant()]) {
+    for (const testCase of DETECTION_CASES) {
+      const own = recordings.filter((recording) => recording.caseId === testCase.id);
+      if (own.length === 0) continue;
+      const replays = testCase.expect.verdict === 'PASS' ? 2 * faultReplays : faultReplays;
+      results.push(evaluateCase(testCase, own, clean, variant, replays));
+    }
+  }
+  const table = formatTable(results);
+  process.stdout.write(`${table}\n`);
+  const out = join(ROOT, 'bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `detection-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ recordings: recordings.map((r) => ({ caseId: r.caseId, runId: r.runId, apiArgs: r.apiArgs, verdict: r.verdict, reasons: r.reasons })), results }, null, 2)}\n`);
+  process.stderr.write(`detection: details in ${file}\n`);
+  return 0;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main();
+}
