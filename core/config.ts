@@ -192,8 +192,8 @@ export const EnvConfigSchema = z
     regression: RegressionRulesSchema.prefault({}),
     /**
      * Where the target reports its version: a response header of the health endpoint,
-     * or a label of a `/metrics` series such as `app_info{version="2.4.1"}`.
-     * NOTE: nothing reads these yet; finalize takes the version from target-version.json.
+     * or a label of a `/metrics` series such as `app_info{version="2.4.1"}`. Segment 0
+     * reads it at start and stores target-version.json, which finalize puts in the history.
      */
     targetVersion: z
       .object({

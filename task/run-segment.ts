@@ -27,6 +27,8 @@ import { RunManifestSchema, SCHEMA_VERSION, type RunManifest, type SegmentResult
 import { openMetricsSink, openStore } from '../adapters/store.js';
 import { findK6, inspectScript, K6InspectError, K6NotFoundError } from './k6.js';
 import { hashScenario } from './scenario-hash.js';
+import { readTargetVersionFrom } from './target-version.js';
+import { targetVersionKey } from '../core/history.js';
 import type { InspectRecord } from '../core/finalize.js';
 import type { EnvConfig } from '../core/config.js';
 import { waitForHealth } from './health.js';
@@ -198,6 +200,8 @@ export async function main(): Promise<number> {
       return SegmentExitCode.ScriptError;
     }
     if (segmentIndex === 0) {
+      const version = await readTargetVersionFrom(config, manifest.request.target);
+      if (version !== null) await store.putIfAbsent(targetVersionKey(env, runId), JSON.stringify({ version }), 'application/json');
       const record: InspectRecord = {
         thresholds: inspected.thresholds as InspectRecord['thresholds'],
         scenarioHash: await hashScenario(scriptPath, inspected.options),
