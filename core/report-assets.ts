@@ -3,13 +3,9 @@
  *
  * `renderReportHtml` takes these strings as an argument and never reads files itself, so a
  * caller that cannot resolve `node_modules` at run time can inject them. The finish-run Lambda
- * is an esbuild bundle, and it has two ways to get them:
- * - list `uplot` in the NodejsFunction's `bundling.nodeModules`, so the package is installed
- *   beside the bundle and `loadReportAssets()` resolves it. This needs ESM output, because
- *   `import.meta.url` is empty in a CommonJS bundle.
- * - embed both files at build time with
- *   `import chartJs from 'uplot/dist/uPlot.iife.min.js' with { type: 'text' }`, which esbuild 0.28
- *   bundles as a string, and pass them in.
+ * is an ESM esbuild bundle without node_modules: the stack's bundling step copies both
+ * files beside the bundle, and `loadReportAssets()` reads them there when the package
+ * cannot be resolved.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -39,6 +35,10 @@ async function readAsset(require: NodeJS.Require, specifier: string): Promise<st
   try {
     path = require.resolve(specifier);
   } catch (error) {
+    // The Lambda bundle has no node_modules: the stack copies both files beside it.
+    const beside = new URL(`./${specifier.slice(specifier.lastIndexOf('/') + 1)}`, import.meta.url);
+    const copy = await readFile(beside, 'utf8').catch(() => undefined);
+    if (copy !== undefined) return copy;
     throw new Error(
       `Chart asset ${specifier} not found: install the "uplot" package, or pass the assets to renderReportHtml yourself.`,
       { cause: error },

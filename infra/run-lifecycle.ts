@@ -227,6 +227,15 @@ export class RunLifecycle extends Construct {
         sourceMap: true,
         minify: true,
         tsconfig: join(options.repoRoot, 'tsconfig.json'),
+        // report.html inlines uPlot: copy its two files beside the bundle, where
+        // loadReportAssets() looks when node_modules is not there (a local cp, no network).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) => [
+            `cp "${inputDir}/node_modules/uplot/dist/uPlot.iife.min.js" "${inputDir}/node_modules/uplot/dist/uPlot.min.css" "${outputDir}/"`,
+          ],
+        },
       },
     });
   }
