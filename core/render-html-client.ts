@@ -1,10 +1,12 @@
 /**
  * The browser side of `report.html`: reads the embedded report JSON and draws one uPlot chart
- * into each `<figure data-chart>` that the server rendered.
+ * into each `<figure data-chart>` that the server rendered. The per-minute charts read
+ * `series`; the chart of the last nights (`data-chart="nights"`) reads `analyses.regression.chart`.
  *
  * The script is plain ES2017 in a string, because it runs in the reader's browser and is inlined
- * verbatim. It publishes `window.__soakCharts` (per chart: id, title, number of x points, non-null
- * values of the first series, series labels) so browser tests can check that every chart received data.
+ * verbatim. It publishes `window.__soakCharts` so browser tests can check that every chart received
+ * data. Each entry has the id, title, number of x points, non-null values of the first series and
+ * series labels. The nights chart's entry also has `current`, the index of this run or -1.
  */
 export const REPORT_CLIENT_SCRIPT = String.raw`
 (function () {
@@ -16,14 +18,14 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   var report = JSON.parse(document.getElementById('soak-report').textContent);
   var points = Array.isArray(report.series) ? report.series : [];
   var figures = Array.prototype.slice.call(document.querySelectorAll('figure[data-chart]'));
-  if (points.length === 0 || figures.length === 0) return;
+  if (figures.length === 0) return;
   if (typeof window.uPlot !== 'function') {
     showMessage(figures, 'The chart library is missing from this file, so no chart can be drawn.');
     return;
   }
 
   var HOUR_MS = 3600 * 1000;
-  var firstMs = points[0].t;
+  var firstMs = points.length > 0 ? points[0].t : 0;
   var parsedStart = report.startedAt ? Date.parse(report.startedAt) : NaN;
   var runStartMs = isNaN(parsedStart) ? firstMs : parsedStart;
   var warmupEndMs = runStartMs + (report.analyses.warmupS || 0) * 1000;
@@ -186,6 +188,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   }
 
   function draw(figure) {
+    if (figure.getAttribute('data-chart') === 'nights') return drawNights(figure);
     var target = figure.querySelector('.chart-plot');
     var spec = describe(figure);
     var scale = displayScale(spec.unit, maxAbs(spec.lines.map(function (line) { return line.values; })));
@@ -219,7 +222,146 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
       values: countValues(chart.data[1] || []),
       series: spec.lines.map(function (line) { return line.label; })
     });
-    return { chart: chart, target: target };
+    return { chart: chart, target: target, height: 220 };
+  }
+
+  // ---------------------------------------------------------------- last nights
+
+  // Runs of analyses.regression.chart with a parsable start time, in time order.
+  function placedNights() {
+    var regression = report.analyses.regression;
+    var runs = regression && Array.isArray(regression.chart) ? regression.chart : [];
+    return runs
+      .map(function (run) { return { run: run, ms: run.startedAt ? Date.parse(run.startedAt) : NaN }; })
+      .filter(function (entry) { return !isNaN(entry.ms); })
+      .sort(function (a, b) { return a.ms - b.ms; });
+  }
+
+  function numberOrNull(value) {
+    return typeof value === 'number' && isFinite(value) ? value : null;
+  }
+
+  function describeNight(run) {
+    var text = run.runId + ' · ' + run.verdict;
+    if (run.current) return text + ' · this run';
+    if (run.inBaseline) return text + ' · in the baseline';
+    if (!run.comparable) return text + ' · not comparable';
+    return text;
+  }
+
+  // Day labels; a tick off midnight UTC also gets its time.
+  function nightTicks(u, splits) {
+    return splits.map(function (seconds) {
+      var iso = new Date(seconds * 1000).toISOString();
+      var time = iso.slice(11, 16);
+      return iso.slice(5, 10) + (time === '00:00' ? '' : '\n' + time);
+    });
+  }
+
+  function drawNights(figure) {
+    var target = figure.querySelector('.chart-plot');
+    var nights = placedNights();
+    var runs = nights.map(function (entry) { return entry.run; });
+    var nightXs = nights.map(function (entry) { return entry.ms / 1000; });
+    var p99 = runs.map(function (run) { return numberOrNull(run.p99); });
+    var errorPercent = runs.map(function (run) {
+      var rate = numberOrNull(run.errorRate);
+      return rate === null ? null : rate * 100;
+    });
+    var heapRaw = runs.map(function (run) { return numberOrNull(run.heapSlopePerHour); });
+    var hasHeap = countValues(heapRaw) > 0;
+    var heapScale = displayScale('bytes', maxAbs([heapRaw]));
+    var heap = scaled(heapRaw, heapScale.factor);
+    var currentIndex = -1;
+    runs.forEach(function (run, index) { if (run.current) currentIndex = index; });
+
+    function axis(scaleKey, side, suffix, color) {
+      return { scale: scaleKey, side: side, stroke: color, size: 72, grid: { show: side === 3, stroke: '#eeeeee' },
+        ticks: { stroke: '#dddddd' },
+        values: function (u, splits) { return splits.map(function (v) { return formatNumber(v) + suffix; }); } };
+    }
+    function line(label, scaleKey, color, suffix) {
+      return { label: label, scale: scaleKey, stroke: color, width: 2, spanGaps: true,
+        points: { show: runs.length <= 90, size: 6, fill: '#ffffff' },
+        value: function (u, v) { return v === null || v === undefined ? '—' : formatNumber(v) + suffix; } };
+    }
+    var fromZero = { range: function (u, min, max) { return [Math.min(0, min * 1.1), max > 0 ? max * 1.1 : 1]; } };
+
+    var lines = [
+      line('p99', 'ms', COLORS.p99, ' ms'),
+      line('error rate', '%', COLORS.rate, '%')
+    ];
+    var data = [nightXs, p99, errorPercent];
+    var axes = [
+      { stroke: '#444444', grid: { stroke: '#eeeeee' }, ticks: { stroke: '#dddddd' }, values: nightTicks },
+      axis('ms', 3, ' ms', COLORS.p99),
+      axis('%', 1, '%', COLORS.rate)
+    ];
+    if (hasHeap) {
+      lines.push(line('heap growth', 'heap', COLORS.probe, heapScale.suffix + '/h'));
+      data.push(heap);
+      axes.push(axis('heap', 1, heapScale.suffix + '/h', COLORS.probe));
+    }
+
+    // A dashed vertical line through this run, and a ring around each of its values.
+    function markCurrentRun(u) {
+      if (currentIndex < 0) return;
+      var ctx = u.ctx;
+      var x = u.valToPos(nightXs[currentIndex], 'x', true);
+      var ratio = devicePixelRatio;
+      ctx.save();
+      ctx.strokeStyle = '#1d2127';
+      ctx.lineWidth = ratio;
+      ctx.setLineDash([4 * ratio, 4 * ratio]);
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = '#1d2127';
+      ctx.font = Math.round(11 * ratio) + 'px system-ui, sans-serif';
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'top';
+      ctx.fillText('this run', x - 4 * ratio, u.bbox.top + 4 * ratio);
+      ctx.lineWidth = 2 * ratio;
+      for (var i = 1; i < u.series.length; i++) {
+        var value = u.data[i][currentIndex];
+        if (value === null || value === undefined) continue;
+        ctx.strokeStyle = lines[i - 1].stroke;
+        ctx.beginPath();
+        ctx.arc(x, u.valToPos(value, u.series[i].scale, true), 7 * ratio, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      ctx.restore();
+    }
+
+    var first = nightXs[0];
+    var last = nightXs[nightXs.length - 1];
+    var pad = (last - first) * 0.04 || 3600;
+    var options = {
+      width: plotWidth(target),
+      height: 240,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
+      scales: { x: { time: true, range: function () { return [first - pad, last + pad]; } }, ms: fromZero, '%': fromZero, heap: fromZero },
+      axes: axes,
+      series: [{ label: 'Run', value: function (u, v, seriesIndex, index) {
+        if (index === null || index === undefined || !runs[index]) return '—';
+        return new Date(nightXs[index] * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' · ' + describeNight(runs[index]);
+      } }].concat(lines),
+      hooks: { draw: [markCurrentRun] }
+    };
+
+    target.textContent = '';
+    var chart = new uPlot(options, data, target);
+    charts.push({
+      id: figure.id,
+      title: figure.querySelector('figcaption .chart-title').textContent,
+      points: chart.data[0].length,
+      values: countValues(chart.data[1] || []),
+      series: lines.map(function (entry) { return entry.label; }),
+      current: currentIndex
+    });
+    return { chart: chart, target: target, height: 240 };
   }
 
   function showMessage(list, text) {
@@ -244,7 +386,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   window.addEventListener('resize', function () {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(function () {
-      drawn.forEach(function (entry) { entry.chart.setSize({ width: plotWidth(entry.target), height: 220 }); });
+      drawn.forEach(function (entry) { entry.chart.setSize({ width: plotWidth(entry.target), height: entry.height }); });
     }, 150);
   });
 })();

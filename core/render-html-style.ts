@@ -65,6 +65,22 @@ tbody tr:nth-child(even) td { background: #fbfbfc; }
 .status-good { color: #2e7d32; }
 .status-bad { color: #c62828; }
 .status-neutral { color: var(--muted); }
+.status-improved { color: #1a5fb4; }
+.baseline-change { font-weight: 600; }
+.comparison-message { font-size: 15px; margin: 6px 0 10px; overflow-wrap: anywhere; }
+.comparison-message .status { margin-right: 6px; }
+.comparison-facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0 0 12px; }
+.comparison-facts div { display: contents; }
+.comparison-facts dt { color: var(--muted); }
+.comparison-facts dd { margin: 0; overflow-wrap: anywhere; }
+/* Keeps each run id on one line unless it is wider than the line itself. */
+.comparison-facts code, details.incomparable code { display: inline-block; max-width: 100%; }
+.hint-inline { color: var(--muted); font-size: 12.5px; }
+details.incomparable { margin: 12px 0; }
+details.incomparable summary { cursor: pointer; color: var(--muted); }
+details.incomparable ul { margin: 6px 0 0; padding-left: 20px; }
+details.incomparable li { overflow-wrap: anywhere; }
+.charts.nights { margin-top: 14px; grid-template-columns: 1fr; }
 .missing { color: var(--muted); cursor: help; }
 .hint { color: var(--muted); font-size: 13px; margin: 4px 0 10px; }
 .empty { color: var(--muted); font-style: italic; }
@@ -76,7 +92,6 @@ figure.chart figcaption { margin-bottom: 4px; }
 .chart-plot { min-height: 220px; overflow: hidden; }
 .chart-message { display: flex; align-items: center; justify-content: center; color: var(--muted); }
 .uplot .u-legend { font-size: 12px; }
-pre.json { background: var(--panel); border: 1px solid var(--border); padding: 10px; overflow-x: auto; font-size: 12px; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
 ${verdictRules}
 @media (max-width: 700px) {

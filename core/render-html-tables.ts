@@ -2,6 +2,7 @@
  * The table sections of `report.html`. Every function returns HTML in which each string
  * from the report has been escaped.
  */
+import type { MetricComparison, RegressionAnalysis } from './baseline.js';
 import type { RunReport, SeriesAnalysis, ThresholdResult } from './report-schema.js';
 import {
   escapeHtml,
@@ -310,28 +311,181 @@ export function renderLinks(report: RunReport): string {
   return `<ul class="links">${items.join('')}</ul>`;
 }
 
-/**
- * Renders the comparison with earlier runs as indented JSON.
- * NOTE: the regression result and the history have no schema in the report contract yet, so
- * this shows them verbatim. Replace it with tables once `analyses.regression` is typed.
- */
-export function renderComparison(regression: unknown, history: unknown): string {
-  const parts: string[] = [];
-  if (regression !== null && regression !== undefined) {
-    parts.push(`<h3>Regression analysis</h3><pre class="json">${escapeHtml(prettyJson(regression))}</pre>`);
-  }
-  if (history !== null && history !== undefined) {
-    parts.push(`<h3>Earlier runs</h3><pre class="json">${escapeHtml(prettyJson(history))}</pre>`);
-  }
-  if (parts.length === 0) return '<p class="empty">No earlier runs to compare with yet.</p>';
-  return parts.join('\n');
+// ---------------------------------------------------------------- comparison with earlier nights
+
+/** Display names of the compared metrics. A probe slope is named after its series. */
+const METRIC_LABELS: Record<string, string> = { p95: 'p95 latency', p99: 'p99 latency', errorRate: 'Error rate' };
+
+const SLOPE_PREFIX = 'slope:';
+
+function metricLabel(metric: string): string {
+  if (metric.startsWith(SLOPE_PREFIX)) return `<code>${escapeHtml(metric.slice(SLOPE_PREFIX.length))}</code> growth`;
+  return escapeHtml(METRIC_LABELS[metric] ?? metric);
 }
 
-/** Indents a value as JSON, falling back to `String` for values JSON cannot hold (BigInt, functions, cycles). */
-function prettyJson(value: unknown): string {
-  try {
-    return JSON.stringify(value, null, 2) ?? String(value);
-  } catch {
-    return String(value);
+/**
+ * Formats a value in a comparison unit: `ms`, `ratio`, or a probe unit per hour such as
+ * `bytes/h`, which the probe slopes use.
+ */
+function formatComparisonValue(value: number, unit: string): string {
+  if (unit.endsWith('/h')) return `${formatInUnit(value, unit.slice(0, -'/h'.length))}/h`;
+  return formatInUnit(value, unit);
+}
+
+/**
+ * Formats an amount by which a metric moves (a change, a spread, a tolerance): percentage
+ * points for ratios, else the unit of the metric.
+ */
+function formatComparisonAmount(amount: number, unit: string): string {
+  if (unit === 'ratio') return `${formatNumber(amount * 100, 3)} pp`;
+  return formatComparisonValue(amount, unit);
+}
+
+/** Formats a signed change, such as `+63.5 ms` or `-0.252 pp`. */
+function formatComparisonChange(delta: number, unit: string): string {
+  let sign = '';
+  if (delta > 0) sign = '+';
+  else if (delta < 0) sign = '-';
+  return `${sign}${formatComparisonAmount(Math.abs(delta), unit)}`;
+}
+
+const COMPARISON_MARKERS: Record<MetricComparison['status'], { text: string; tone: string }> = {
+  regressed: { text: 'REGRESSED', tone: 'bad' },
+  ok: { text: 'ok', tone: 'good' },
+  improved: { text: 'improved', tone: 'improved' },
+  'no-data': { text: 'no data', tone: 'neutral' },
+};
+
+/** Renders the result of one compared metric, with the comparison's message as a tooltip. */
+function comparisonMarker(comparison: MetricComparison): string {
+  const marker = COMPARISON_MARKERS[comparison.status];
+  return `<span class="status status-${marker.tone}" title="${escapeHtml(comparison.message)}">${escapeHtml(marker.text)}</span>`;
+}
+
+/**
+ * Describes the change of a key figure against the baseline median, such as `+31% vs baseline`
+ * or `-0.252 pp vs baseline` for ratios, coloured by the comparison's result. Returns '' when
+ * the run was not compared or the metric has no change, like `formatBaselineDelta` in
+ * core/baseline.ts does for the Slack message.
+ */
+export function renderBaselineChange(regression: RegressionAnalysis | null, metric: string): string {
+  if (regression === null || regression.status !== 'compared') return '';
+  const comparison = regression.metrics.find((item) => item.metric === metric);
+  if (comparison === undefined || comparison.delta === null) return '';
+
+  const change =
+    comparison.unit !== 'ratio' && comparison.relativeDelta !== null
+      ? formatSignedPercent(comparison.relativeDelta)
+      : formatComparisonChange(comparison.delta, comparison.unit);
+  let verdict = '';
+  if (comparison.status === 'regressed') verdict = ', REGRESSED';
+  else if (comparison.status === 'improved') verdict = ', improved';
+  const tone = COMPARISON_MARKERS[comparison.status].tone;
+  return `<span class="status-${tone}" title="${escapeHtml(comparison.message)}">${escapeHtml(`${change} vs baseline${verdict}`)}</span>`;
+}
+
+const MODE_DESCRIPTIONS: Record<RegressionAnalysis['mode'], string> = {
+  rolling: 'rolling: the last comparable runs that passed',
+  pinned: 'pinned with soak baseline pin',
+  named: 'named in the request',
+};
+
+/** Labels the overall result: regressed when any metric regressed. */
+function comparisonStatus(regression: RegressionAnalysis): { text: string; tone: string } {
+  if (regression.status === 'no-baseline') return { text: 'no baseline', tone: 'neutral' };
+  if (regression.status === 'skipped') return { text: 'not compared', tone: 'neutral' };
+  if (regression.metrics.some((metric) => metric.status === 'regressed')) return { text: 'REGRESSED', tone: 'bad' };
+  return { text: 'no regression', tone: 'good' };
+}
+
+function runIdList(runIds: readonly string[]): string {
+  return runIds.map((runId) => `<code>${escapeHtml(runId)}</code>`).join(', ');
+}
+
+function renderMetricComparisons(metrics: readonly MetricComparison[]): string {
+  const inUnit = (comparison: MetricComparison, value: number | null, reason: string) =>
+    valueOr(value, (v) => formatComparisonValue(v, comparison.unit), reason);
+  const noBaselineValue = 'no baseline run has a value of this metric';
+  return renderTable(
+    metrics,
+    [
+      { header: 'Metric', render: (m) => metricLabel(m.metric) },
+      { header: 'This run', numeric: true, render: (m) => inUnit(m, m.current, 'no value in this run') },
+      { header: 'Baseline median', numeric: true, render: (m) => inUnit(m, m.baselineMedian, noBaselineValue) },
+      {
+        header: 'Spread (MAD)',
+        numeric: true,
+        render: (m) => valueOr(m.baselineSpread, (v) => formatComparisonAmount(v, m.unit), noBaselineValue),
+      },
+      {
+        header: 'Change',
+        numeric: true,
+        render: (m) => {
+          if (m.delta === null) return missing('not compared: a value is missing');
+          const relative = m.relativeDelta === null ? '' : ` (${formatSignedPercent(m.relativeDelta)})`;
+          return escapeHtml(`${formatComparisonChange(m.delta, m.unit)}${relative}`);
+        },
+      },
+      {
+        header: 'Tolerance',
+        numeric: true,
+        render: (m) => valueOr(m.allowedRise, (v) => `up to +${formatComparisonAmount(v, m.unit)}`, 'not compared: a value is missing'),
+      },
+      { header: 'Baseline runs', numeric: true, render: (m) => escapeHtml(formatCount(m.baselineRuns)) },
+      { header: 'Result', render: comparisonMarker },
+    ],
+    'No metric is enabled for the comparison.',
+  );
+}
+
+function renderIncomparable(incomparable: RegressionAnalysis['incomparable']): string {
+  if (incomparable.length === 0) return '';
+  const items = incomparable.map(
+    (run) => `<li><code>${escapeHtml(run.runId)}</code>: ${escapeHtml(run.reasons.join('; '))}</li>`,
+  );
+  const count = `${incomparable.length} earlier run${incomparable.length === 1 ? '' : 's'}`;
+  return `<details class="incomparable"><summary>${count} left out because ${incomparable.length === 1 ? 'it differs' : 'they differ'} from this run (newest first)</summary>
+<ul>${items.join('')}</ul>
+</details>`;
+}
+
+/**
+ * Renders the comparison with earlier nights: the result, where the baseline comes from, one
+ * row per compared metric, the chart of the last nights, and the runs left out of the baseline.
+ */
+export function renderComparison(regression: RegressionAnalysis | null, chartHtml: string): string {
+  if (regression === null) {
+    return '<p class="empty" id="no-comparison">This run was not compared with earlier nights: the report has no regression analysis. When the history could not be read, the notes say why.</p>';
   }
+
+  const status = comparisonStatus(regression);
+  const parts = [
+    `<p class="comparison-message"><span class="status status-${status.tone}">${escapeHtml(status.text)}</span> ${escapeHtml(regression.message)}</p>`,
+  ];
+
+  const baselineRuns =
+    regression.baselineRunIds.length === 0
+      ? 'none'
+      : `${formatCount(regression.baselineRunIds.length)}: ${runIdList(regression.baselineRunIds)}`;
+  const facts: [string, string][] = [
+    ['Baseline', escapeHtml(MODE_DESCRIPTIONS[regression.mode])],
+    ['Baseline runs', `${baselineRuns} <span class="hint-inline">(${escapeHtml(formatCount(regression.required))} needed)</span>`],
+  ];
+  if (regression.excludedRunIds.length > 0) {
+    facts.push(['Excluded runs', `${runIdList(regression.excludedRunIds)} <span class="hint-inline">(excluded with soak baseline exclude)</span>`]);
+  }
+  const previous = regression.previous;
+  facts.push([
+    'Previous run',
+    previous === null
+      ? 'none'
+      : `<code>${escapeHtml(previous.runId)}</code> <span class="verdict-chip verdict-${escapeHtml(previous.verdict)}">${escapeHtml(previous.verdict)}</span>`,
+  ]);
+  const factList = facts.map(([name, html]) => `<div><dt>${escapeHtml(name)}</dt><dd>${html}</dd></div>`).join('\n');
+  parts.push(`<dl class="comparison-facts">\n${factList}\n</dl>`);
+
+  if (regression.status === 'compared') parts.push(renderMetricComparisons(regression.metrics));
+  parts.push(renderIncomparable(regression.incomparable));
+  parts.push(chartHtml);
+  return parts.filter((part) => part !== '').join('\n');
 }

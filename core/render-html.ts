@@ -18,6 +18,7 @@ import { REPORT_STYLES } from './render-html-style.js';
 import {
   missing,
   renderAnalyses,
+  renderBaselineChange,
   renderByName,
   renderComparison,
   renderLinks,
@@ -28,21 +29,17 @@ import {
   valueOr,
 } from './render-html-tables.js';
 import type { ReportAssets } from './report-assets.js';
+import type { RegressionAnalysis } from './baseline.js';
 import type { Reason, RunReport, SeriesAnalysis } from './report-schema.js';
 import { sortReasons } from './verdict.js';
 
 export type { ReportAssets } from './report-assets.js';
 
-export interface RenderHtmlOptions {
-  /** Earlier runs for the comparison section, shown verbatim until the history contract exists. */
-  history?: unknown;
-}
-
 /** Forbids every network fetch: scripts and styles may only be inline, images only `data:`. */
 const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
 /** Renders the report as one HTML document. Pure: the same inputs give the same string. */
-export function renderReportHtml(report: RunReport, assets: ReportAssets, options: RenderHtmlOptions = {}): string {
+export function renderReportHtml(report: RunReport, assets: ReportAssets): string {
   const title = `${report.verdict} · ${report.env} · ${report.scenario} · ${report.runId}`;
   const sections = [
     renderHeader(report),
@@ -61,7 +58,11 @@ export function renderReportHtml(report: RunReport, assets: ReportAssets, option
       'Leaks in the target',
       renderAnalyses(report.analyses.leaks, true, 'No probe series were analysed for leaks.'),
     ),
-    section('comparison', 'Comparison with earlier runs', renderComparison(report.analyses.regression, options.history)),
+    section(
+      'comparison',
+      'Compared with earlier nights',
+      renderComparison(report.analyses.regression, renderNightsChart(report.analyses.regression)),
+    ),
     section('by-name', 'Requests by name', renderByName(report)),
     section('requests', 'Requests and load', renderRequestDetails(report)),
     section('notes', 'Notes', renderNotes(report) + renderLinks(report)),
@@ -148,6 +149,7 @@ function renderHeader(report: RunReport): string {
     ['thresholds', 'Thresholds'],
     ['drift', 'Drift'],
     ['leaks', 'Leaks'],
+    ['comparison', 'Earlier nights'],
     ['by-name', 'Requests by name'],
     ['notes', 'Notes'],
   ]
@@ -184,10 +186,13 @@ interface KeyFigure {
   label: string;
   valueHtml: string;
   detailHtml: string;
+  /** Change against the baseline median, or '' when the run was not compared. */
+  baselineHtml?: string;
 }
 
 function renderKeyFigures(report: RunReport): string {
   const { requests, latencyMs, load, checks } = report;
+  const regression = report.analyses.regression;
   const successful = requests.total - requests.failed;
   const noLatency = successful === 0 ? 'no successful requests' : null;
   const ms = (value: number | null) => valueOr(value, formatMs, noLatency);
@@ -206,10 +211,21 @@ function renderKeyFigures(report: RunReport): string {
       label: 'Error rate',
       valueHtml: valueOr(requests.errorRate, formatPercent, requests.total === 0 ? 'no requests were sent' : null),
       detailHtml: 'of all requests',
+      baselineHtml: renderBaselineChange(regression, 'errorRate'),
     },
     { label: 'p50 latency', valueHtml: ms(latencyMs.p50), detailHtml: `mean ${ms(latencyMs.mean)}` },
-    { label: 'p95 latency', valueHtml: ms(latencyMs.p95), detailHtml: `p90 ${ms(latencyMs.p90)}` },
-    { label: 'p99 latency', valueHtml: ms(latencyMs.p99), detailHtml: 'successful requests' },
+    {
+      label: 'p95 latency',
+      valueHtml: ms(latencyMs.p95),
+      detailHtml: `p90 ${ms(latencyMs.p90)}`,
+      baselineHtml: renderBaselineChange(regression, 'p95'),
+    },
+    {
+      label: 'p99 latency',
+      valueHtml: ms(latencyMs.p99),
+      detailHtml: 'successful requests',
+      baselineHtml: renderBaselineChange(regression, 'p99'),
+    },
     { label: 'Max latency', valueHtml: ms(latencyMs.max), detailHtml: 'successful requests' },
     {
       label: 'Achieved rate',
@@ -231,7 +247,9 @@ function renderKeyFigures(report: RunReport): string {
   const cards = figures.map(
     (figure) =>
       `<div class="figure"><div class="label">${escapeHtml(figure.label)}</div>` +
-      `<div class="value">${figure.valueHtml}</div><div class="detail">${figure.detailHtml}</div></div>`,
+      `<div class="value">${figure.valueHtml}</div><div class="detail">${figure.detailHtml}</div>` +
+      (figure.baselineHtml ? `<div class="detail baseline-change">${figure.baselineHtml}</div>` : '') +
+      '</div>',
   );
   return `<div class="figures">\n${cards.join('\n')}\n</div>`;
 }
@@ -326,4 +344,30 @@ ${figures.join('\n')}
 
 function describeWarmup(seconds: number): string {
   return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
+}
+
+// ---------------------------------------------------------------- last nights
+
+/** Counts the chart points that can be placed on a time axis: those with a parsable start time. */
+export function countNightsWithStart(regression: RegressionAnalysis): number {
+  return regression.chart.filter((point) => point.startedAt !== null && !Number.isNaN(Date.parse(point.startedAt))).length;
+}
+
+/**
+ * Renders the figure of the last nights' p99, error rate and heap growth, which the page script
+ * draws from `analyses.regression.chart`, or a sentence when fewer than two runs can be placed.
+ */
+function renderNightsChart(regression: RegressionAnalysis | null): string {
+  if (regression === null) return '';
+  const placed = countNightsWithStart(regression);
+  const unplaced = regression.chart.length - placed;
+  const unplacedNote = unplaced === 0 ? '' : ` ${unplaced} run${unplaced === 1 ? ' has' : 's have'} no start time and cannot be placed.`;
+  if (placed < 2) {
+    return `<p class="empty" id="no-nights-chart">No chart of the last nights: it needs at least two runs with a start time, and the history has ${placed}.${escapeHtml(unplacedNote)}</p>`;
+  }
+
+  const hasHeap = regression.chart.some((point) => point.heapSlopePerHour !== null);
+  const figures = hasHeap ? 'p99, error rate and heap growth per hour' : 'p99 and error rate';
+  const detail = `${figures} of ${placed} runs; the vertical line and rings mark this run.${unplacedNote}`;
+  return `<div class="charts nights">${figure('chart-nights', 'nights', 'Last nights', detail)}</div>`;
 }

@@ -1,6 +1,6 @@
 // Opens the rendered report.html in headless Chromium from a file:// URL and checks that it runs
 // without errors, loads nothing else, and draws every chart with data. Set REPORT_SCREENSHOT to a
-// PNG path to keep a full-page screenshot of the sample report.
+// PNG path to keep a full-page screenshot of the sample report compared with earlier nights.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { renderReportHtml } from '../../core/render-html.js';
 import { loadReportAssets } from '../../core/report-assets.js';
 import type { RunReport } from '../../core/report-schema.js';
-import { buildErrorReport, buildSampleReport } from '../support/sample-report.js';
+import { buildErrorReport, buildRegressionReport, buildSampleRegression, buildSampleReport } from '../support/sample-report.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP_MESSAGE = `chromium not found at ${CHROMIUM}: apt-get install chromium`;
@@ -35,6 +35,8 @@ interface ChartInfo {
   points: number;
   values: number;
   series: string[];
+  /** Index of this run in the nights chart, -1 when it is not among the points. */
+  current?: number;
 }
 
 interface PageResult {
@@ -112,10 +114,7 @@ describe('report.html in Chromium', { timeout: 120_000 }, () => {
     let result: PageResult;
     before(async () => {
       if (!hasChromium) return;
-      const screenshot = process.env.REPORT_SCREENSHOT;
-      result = await openReport(buildSampleReport(), 'sample', async (page) => {
-        if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
-      });
+      result = await openReport(buildSampleReport(), 'sample');
     });
 
     it('raises no error', (t) => {
@@ -181,6 +180,98 @@ describe('report.html in Chromium', { timeout: 120_000 }, () => {
     it('fits a laptop screen', (t) => {
       if (!hasChromium) return t.skip(SKIP_MESSAGE);
       assert.ok(result.horizontalOverflow <= 0, `the page is ${result.horizontalOverflow} px too wide`);
+    });
+  });
+
+  describe('report compared with earlier nights', () => {
+    let result: PageResult;
+    before(async () => {
+      if (!hasChromium) return;
+      const screenshot = process.env.REPORT_SCREENSHOT;
+      result = await openReport(buildRegressionReport(), 'regression', async (page) => {
+        if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+      });
+    });
+
+    function nights(): ChartInfo | undefined {
+      return result.charts.find((chart) => chart.id === 'chart-nights');
+    }
+
+    it('raises no error', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.deepEqual(result.errors, []);
+    });
+
+    it('requests nothing but itself', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.deepEqual(result.foreignRequests, []);
+    });
+
+    it('draws every chart', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.equal(result.charts.length, 8);
+      assert.equal(result.charts.length, result.figures);
+    });
+
+    it('draws the last nights', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.equal(nights()?.title, 'Last nights');
+    });
+
+    it('gives the nights chart a point per run', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.equal(nights()?.points, 14);
+      assert.equal(nights()?.values, 14);
+    });
+
+    it('charts p99, error rate and heap', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.deepEqual(nights()?.series, ['p99', 'error rate', 'heap growth']);
+    });
+
+    it('marks this run last', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.equal(nights()?.current, 13);
+    });
+
+    it('sizes the nights canvas', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      const canvas = result.canvases.find((entry) => entry.id === 'chart-nights');
+      assert.ok((canvas?.width ?? 0) > 200, `chart-nights is ${canvas?.width} px wide`);
+      assert.ok((canvas?.height ?? 0) > 100, `chart-nights is ${canvas?.height} px high`);
+    });
+
+    it('fits a laptop screen', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.ok(result.horizontalOverflow <= 0, `the page is ${result.horizontalOverflow} px too wide`);
+    });
+  });
+
+  describe('skipped comparison without series', () => {
+    let result: PageResult;
+    before(async () => {
+      if (!hasChromium) return;
+      const base = buildErrorReport();
+      const regression = {
+        ...buildSampleRegression(),
+        status: 'skipped' as const,
+        message: 'not compared with earlier runs: the run is ERROR, so its figures are not a fair measure of the target',
+        metrics: [],
+      };
+      result = await openReport(buildErrorReport({ analyses: { ...base.analyses, regression } }), 'error-nights');
+    });
+
+    it('raises no error', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.deepEqual(result.errors, []);
+    });
+
+    it('draws only the nights chart', (t) => {
+      if (!hasChromium) return t.skip(SKIP_MESSAGE);
+      assert.deepEqual(
+        result.charts.map((chart) => chart.id),
+        ['chart-nights'],
+      );
     });
   });
 

@@ -1,10 +1,22 @@
 /**
  * Builders of realistic RunReport objects for tests: a 30-minute soak at 50 iterations/s whose
- * heap grows 40 MiB/h (verdict LEAK_SUSPECTED), and an ERROR run whose target never responded.
+ * heap grows 40 MiB/h (verdict LEAK_SUSPECTED), the same run compared with 13 earlier nights
+ * (verdict REGRESSION), and an ERROR run whose target never responded.
  * Analysis messages and tolerances follow the wording of core/analysis.ts.
- * Both go through `RunReportSchema.parse`, so an override that breaks the contract throws.
+ * All go through `RunReportSchema.parse`, so an override that breaks the contract throws.
  */
+import {
+  BaselineSettingsSchema,
+  compareWithBaseline,
+  regressionReasons,
+  RegressionRulesSchema,
+  type RegressionAnalysis,
+  type RegressionConfig,
+} from '../../core/baseline.js';
+import { ProbeSeriesSchema } from '../../core/config.js';
+import { HistoryEntrySchema, type HistoryEntry, type HistoryEntryInput } from '../../core/history.js';
 import { RunReportSchema, type RunReport, type SeriesAnalysis, type SeriesPoint } from '../../core/report-schema.js';
+import { decideVerdict, sortReasons } from '../../core/verdict.js';
 
 const MIB = 1024 * 1024;
 const HOUR_MS = 3600 * 1000;
@@ -344,6 +356,116 @@ export function buildErrorReport(overrides: Partial<RunReport> = {}): RunReport 
     },
     notes: [healthMessage],
     links: {},
+  };
+  return RunReportSchema.parse({ ...report, ...overrides });
+}
+
+// ---------------------------------------------------------------- comparison with earlier nights
+
+const SAMPLE_REGRESSION_CONFIG: RegressionConfig = {
+  baseline: BaselineSettingsSchema.parse({}),
+  regression: RegressionRulesSchema.parse({}),
+  probe: {
+    series: [
+      ProbeSeriesSchema.parse({
+        name: 'heapUsedBytes',
+        metric: 'nodejs_heap_size_used_bytes',
+        unit: 'bytes',
+        perMinute: 'min',
+        leakTolerancePerHour: 16 * MIB,
+      }),
+    ],
+  },
+  warmup: { fraction: 0.1, minS: 180 },
+};
+
+/** Earlier nights of November and December 2026, oldest first, as [month, day, overrides]. */
+const EARLIER_NIGHTS: [number, number, Partial<HistoryEntryInput>][] = [
+  [11, 21, { p95: 117.2, p99: 201.4, errorRate: 0.0031 }],
+  [11, 22, { p95: 119.0, p99: 206.9, errorRate: 0.0029 }],
+  [11, 23, { p95: 116.4, p99: 198.2, errorRate: 0.0033 }],
+  [11, 24, { p95: 118.8, p99: 204.6, errorRate: 0.003 }],
+  [11, 25, { p95: 120.1, p99: 209.3, errorRate: 0.0028 }],
+  [11, 26, { p95: 117.7, p99: 202.8, errorRate: 0.0032 }],
+  [11, 27, { p95: 118.3, p99: 205.1, errorRate: 0.003 }],
+  // Excluded from baselines: the target had a database outage that night.
+  [11, 28, { p95: 161.5, p99: 390.2, errorRate: 0.021 }],
+  [11, 29, { p95: 119.4, p99: 207.5, errorRate: 0.0031 }],
+  [11, 30, { verdict: 'FAIL', p95: 142.9, p99: 301.8, errorRate: 0.012 }],
+  // A manual run at twice the rate, so it is not comparable.
+  [12, 1, { rate: 100, p95: 131.6, p99: 244.0, errorRate: 0.0041 }],
+  [12, 2, { p95: 118.1, p99: 203.3, errorRate: 0.0029 }],
+  [12, 3, { p95: 117.9, p99: 204.2, errorRate: 0.003 }],
+];
+
+function sampleNight(month: number, day: number, overrides: Partial<HistoryEntryInput>): HistoryEntry {
+  const date = `2026-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+  return HistoryEntrySchema.parse({
+    schemaVersion: 1,
+    runId: `${date.replaceAll('-', '')}T010000Z-staging-sigil`,
+    env: 'staging',
+    scenario: 'sigil',
+    scenarioHash: 'sha256:9f2c41d0a7be',
+    k6Version: 'v1.3.0',
+    startedAt: `${date}T01:00:00.000Z`,
+    endedAt: `${date}T01:30:00.000Z`,
+    verdict: 'PASS',
+    rate: PLANNED_RATE,
+    durationS: 1800,
+    p50: 40,
+    p95: 118,
+    p99: 204,
+    errorRate: 0.003,
+    achievedRate: PLANNED_RATE,
+    // The earlier nights ran a build without the leak.
+    probeSlopes: { heapUsedBytes: (4 + (day % 3)) * MIB },
+    ...overrides,
+  });
+}
+
+/**
+ * Builds the regression analysis of the sample run against 13 earlier nights: p99 and the
+ * heap growth regressed, p95 is within tolerance, the error rate improved. One night is
+ * excluded, one failed and one ran at another rate.
+ */
+export function buildSampleRegression(report: RunReport = buildSampleReport()): RegressionAnalysis {
+  const entries = EARLIER_NIGHTS.map(([month, day, overrides]) => sampleNight(month, day, overrides));
+  const current: HistoryEntry = {
+    ...sampleNight(12, 4, {}),
+    runId: report.runId,
+    startedAt: report.startedAt,
+    endedAt: report.endedAt,
+    verdict: report.verdict,
+    durationS: report.plannedDurationS,
+    p50: report.latencyMs.p50,
+    p95: report.latencyMs.p95,
+    p99: report.latencyMs.p99,
+    errorRate: report.requests.errorRate,
+    probeSlopes: { heapUsedBytes: HEAP_GROWTH_PER_HOUR },
+  };
+  const excluded = entries[7]!;
+  return compareWithBaseline({
+    history: {
+      entries: [...entries, current],
+      pins: null,
+      exclusions: [{ runId: excluded.runId, reason: 'database outage', excludedAt: '2026-11-28T09:12:00.000Z' }],
+      invalid: [],
+    },
+    current,
+    config: SAMPLE_REGRESSION_CONFIG,
+  });
+}
+
+/** Builds the sample report with its regression analysis, the REGRESSION reasons and the verdict they lead to. */
+export function buildRegressionReport(overrides: Partial<RunReport> = {}): RunReport {
+  const base = buildSampleReport();
+  const regression = buildSampleRegression(base);
+  const reasons = sortReasons([...base.reasons, ...regressionReasons(regression)]);
+  const report: RunReport = {
+    ...base,
+    verdict: decideVerdict(reasons),
+    reasons,
+    analyses: { ...base.analyses, regression },
   };
   return RunReportSchema.parse({ ...report, ...overrides });
 }

@@ -11,7 +11,14 @@ import {
 import { listProbeCharts, renderReportHtml, serializeJsonForScript } from '../../core/render-html.js';
 import { loadReportAssets, type ReportAssets } from '../../core/report-assets.js';
 import { RunReportSchema, type RunReport } from '../../core/report-schema.js';
-import { HEAP_GROWTH_PER_HOUR, buildErrorReport, buildSampleReport } from '../support/sample-report.js';
+import type { RegressionAnalysis } from '../../core/baseline.js';
+import {
+  HEAP_GROWTH_PER_HOUR,
+  buildErrorReport,
+  buildRegressionReport,
+  buildSampleRegression,
+  buildSampleReport,
+} from '../support/sample-report.js';
 
 const MALICIOUS = '<script>alert(1)</script>';
 
@@ -20,8 +27,13 @@ before(async () => {
   assets = await loadReportAssets();
 });
 
-function render(report: RunReport, history?: unknown): string {
-  return renderReportHtml(report, assets, history === undefined ? {} : { history });
+function render(report: RunReport): string {
+  return renderReportHtml(report, assets);
+}
+
+/** Returns the HTML of one `<section>` of the page, or '' when it is missing. */
+function sectionHtml(html: string, id: string): string {
+  return html.split(`<section id="${id}">`)[1]?.split('</section>')[0] ?? '';
 }
 
 function embeddedJson(html: string): string {
@@ -202,10 +214,288 @@ describe('renderReportHtml', () => {
     assert.deepEqual(JSON.parse(embeddedJson(render(report))), report);
   });
 
-  it('renders the history option', () => {
-    const html = render(buildSampleReport(), [{ runId: MALICIOUS, p95: 120 }]);
-    assert.match(html, /<h3>Earlier runs<\/h3>/);
-    assert.ok(!html.includes(MALICIOUS), 'history is not escaped');
+});
+
+describe('sample regression', () => {
+  it('passes the RunReport schema', () => {
+    const report = buildRegressionReport();
+    assert.deepEqual(RunReportSchema.parse(report), report);
+  });
+
+  it('leads to REGRESSION', () => {
+    assert.equal(buildRegressionReport().verdict, 'REGRESSION');
+  });
+
+  it('has every metric status but no-data', () => {
+    const statuses = buildSampleRegression().metrics.map((metric) => [metric.metric, metric.status]);
+    assert.deepEqual(statuses, [
+      ['p95', 'ok'],
+      ['p99', 'regressed'],
+      ['errorRate', 'improved'],
+      ['slope:heapUsedBytes', 'regressed'],
+    ]);
+  });
+
+  it('charts 14 nights with this run last', () => {
+    const chart = buildSampleRegression().chart;
+    assert.equal(chart.length, 14);
+    assert.equal(chart.at(-1)?.current, true);
+  });
+});
+
+describe('comparison with earlier nights', () => {
+  function withRegression(change: (regression: RegressionAnalysis) => RegressionAnalysis | null): RunReport {
+    const report = buildRegressionReport();
+    const regression = change(report.analyses.regression!);
+    return buildRegressionReport({ analyses: { ...report.analyses, regression } });
+  }
+
+  function metricRow(html: string, label: string): string {
+    const rows = sectionHtml(html, 'comparison').split('<tr>');
+    return rows.find((row) => row.startsWith(`<td>${label}</td>`)) ?? '';
+  }
+
+  it('replaces the raw JSON', () => {
+    assert.ok(!sectionHtml(render(buildRegressionReport()), 'comparison').includes('"baselineRunIds"'));
+  });
+
+  it('is titled for earlier nights', () => {
+    assert.match(render(buildRegressionReport()), /<section id="comparison">\n<h2>Compared with earlier nights<\/h2>/);
+  });
+
+  it('links the section from the contents', () => {
+    assert.match(render(buildRegressionReport()), /<a href="#comparison">Earlier nights<\/a>/);
+  });
+
+  it('puts the message first', () => {
+    const section = sectionHtml(render(buildRegressionReport()), 'comparison');
+    const message = section.indexOf('p99, slope:heapUsedBytes regressed against the baseline of the last 7 runs that passed');
+    assert.ok(message > 0, 'the message is missing');
+    assert.ok(message < section.indexOf('<dl class="comparison-facts">'), 'the message comes after the facts');
+    assert.ok(message < section.indexOf('<table>'), 'the message comes after the table');
+  });
+
+  it('marks the overall result as regressed', () => {
+    assert.match(sectionHtml(render(buildRegressionReport()), 'comparison'), /<span class="status status-bad">REGRESSED<\/span> p99,/);
+  });
+
+  it('states the mode', () => {
+    assert.match(render(buildRegressionReport()), /<dt>Baseline<\/dt><dd>rolling: the last comparable runs that passed<\/dd>/);
+  });
+
+  it('lists the baseline runs', () => {
+    const html = render(buildRegressionReport());
+    assert.match(html, /<dt>Baseline runs<\/dt><dd>7: <code>20261124T010000Z-staging-sigil<\/code>, /);
+    assert.match(html, /<code>20261203T010000Z-staging-sigil<\/code> <span class="hint-inline">\(3 needed\)<\/span>/);
+  });
+
+  it('has one table row per metric', () => {
+    const section = sectionHtml(render(buildRegressionReport()), 'comparison');
+    assert.equal(countMatches(section, /<tr><td>/g), 4);
+  });
+
+  it('has the expected columns', () => {
+    const section = sectionHtml(render(buildRegressionReport()), 'comparison');
+    const headers = [...section.matchAll(/<th[^>]*>([^<]*)<\/th>/g)].map((match) => match[1]);
+    assert.deepEqual(headers, ['Metric', 'This run', 'Baseline median', 'Spread (MAD)', 'Change', 'Tolerance', 'Baseline runs', 'Result']);
+  });
+
+  it('shows the p99 row with its figures', () => {
+    const row = metricRow(render(buildRegressionReport()), 'p99 latency');
+    for (const cell of ['268 ms', '205 ms', '1.93 ms', '+63.5 ms (+31%)', 'up to +51.2 ms', '>7<']) {
+      assert.ok(row.includes(cell), `the p99 row lacks ${cell}: ${row}`);
+    }
+  });
+
+  it('marks a regressed metric', () => {
+    assert.match(metricRow(render(buildRegressionReport()), 'p99 latency'), /<span class="status status-bad" title="p99 is worse: [^"]*">REGRESSED<\/span>/);
+  });
+
+  it('marks a metric within tolerance', () => {
+    assert.match(metricRow(render(buildRegressionReport()), 'p95 latency'), /<span class="status status-good" title="[^"]*">ok<\/span>/);
+  });
+
+  it('marks an improved metric', () => {
+    assert.match(metricRow(render(buildRegressionReport()), 'Error rate'), /<span class="status status-improved" title="[^"]*">improved<\/span>/);
+  });
+
+  it('shows an error rate change in points', () => {
+    const row = metricRow(render(buildRegressionReport()), 'Error rate');
+    for (const cell of ['0.048%', '0.3%', '0.015 pp', '-0.252 pp (-84.1%)', 'up to +0.2 pp']) {
+      assert.ok(row.includes(cell), `the error rate row lacks ${cell}: ${row}`);
+    }
+  });
+
+  it('shows a heap growth row per hour', () => {
+    const row = metricRow(render(buildRegressionReport()), '<code>heapUsedBytes</code> growth');
+    assert.ok(row.includes('40 MiB/h'), `the heap row lacks 40 MiB/h: ${row}`);
+    assert.ok(row.includes('+35 MiB/h (+700%)'), `the heap row lacks the change: ${row}`);
+  });
+
+  it('explains a metric without data', () => {
+    const html = render(
+      withRegression((regression) => ({
+        ...regression,
+        metrics: [
+          {
+            ...regression.metrics[0]!,
+            current: null,
+            delta: null,
+            relativeDelta: null,
+            allowedRise: null,
+            status: 'no-data',
+            message: 'p95: no value in this run',
+          },
+        ],
+      })),
+    );
+    const row = metricRow(html, 'p95 latency');
+    assert.match(row, /<span class="missing" title="no value in this run">—<\/span>/);
+    assert.match(row, />no data<\/span>/);
+  });
+
+  it('collapses the incomparable runs', () => {
+    const section = sectionHtml(render(buildRegressionReport()), 'comparison');
+    assert.match(section, /<details class="incomparable"><summary>1 earlier run left out because it differs from this run \(newest first\)<\/summary>/);
+    assert.match(section, /<li><code>20261201T010000Z-staging-sigil<\/code>: rate 100\/s differs from 50\/s<\/li>/);
+  });
+
+  it('lists the excluded runs', () => {
+    assert.match(render(buildRegressionReport()), /<dt>Excluded runs<\/dt><dd><code>20261128T010000Z-staging-sigil<\/code>/);
+  });
+
+  it('shows the previous verdict', () => {
+    assert.match(
+      render(buildRegressionReport()),
+      /<dt>Previous run<\/dt><dd><code>20261203T010000Z-staging-sigil<\/code> <span class="verdict-chip verdict-PASS">PASS<\/span>/,
+    );
+  });
+
+  it('renders the nights chart figure', () => {
+    const section = sectionHtml(render(buildRegressionReport()), 'comparison');
+    assert.match(section, /<figure class="chart" id="chart-nights" data-chart="nights">/);
+    assert.match(section, /p99, error rate and heap growth per hour of 14 runs/);
+  });
+
+  it('escapes run ids and reasons', () => {
+    const html = render(
+      withRegression((regression) => ({
+        ...regression,
+        baselineRunIds: [MALICIOUS],
+        excludedRunIds: [MALICIOUS],
+        incomparable: [{ runId: MALICIOUS, reasons: [`k6 ${MALICIOUS} differs from v1.3.0`] }],
+        previous: { runId: MALICIOUS, verdict: 'PASS' },
+        message: MALICIOUS,
+        metrics: regression.metrics.map((metric) => ({ ...metric, metric: MALICIOUS, message: `"${MALICIOUS}` })),
+        chart: regression.chart.map((point) => ({ ...point, runId: MALICIOUS })),
+      })),
+    );
+    assert.ok(!html.includes(MALICIOUS), 'a raw <script> from the regression analysis reached the page');
+    assert.match(html, /<li><code>&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/code>: k6 &lt;script&gt;/);
+    assert.equal(countMatches(html, /<script\b/gi), 3);
+  });
+
+  it('explains a missing analysis', () => {
+    const section = sectionHtml(render(buildSampleReport()), 'comparison');
+    assert.match(section, /<p class="empty" id="no-comparison">This run was not compared with earlier nights/);
+    assert.ok(!section.includes('<figure'), 'a chart without an analysis');
+  });
+
+  it('shows no baseline change without analysis', () => {
+    assert.ok(!render(buildSampleReport()).includes('vs baseline'));
+  });
+
+  it('shows a no-baseline analysis', () => {
+    const html = render(
+      withRegression((regression) => ({
+        ...regression,
+        status: 'no-baseline',
+        message: 'no baseline yet (2 of 3 runs): a baseline needs 3 earlier passing runs',
+        baselineRunIds: regression.baselineRunIds.slice(0, 2),
+        available: 2,
+        metrics: [],
+      })),
+    );
+    const section = sectionHtml(html, 'comparison');
+    assert.match(section, /<span class="status status-neutral">no baseline<\/span> no baseline yet \(2 of 3 runs\)/);
+    assert.match(section, /<dd>2: <code>/);
+    assert.ok(!section.includes('<table>'), 'a metric table without a baseline');
+    assert.ok(!html.includes('vs baseline'), 'a key figure shows a change without a baseline');
+    assert.match(section, /id="chart-nights"/);
+  });
+
+  it('shows a skipped analysis', () => {
+    const html = render(
+      withRegression((regression) => ({
+        ...regression,
+        status: 'skipped',
+        message: 'not compared with earlier runs: the run is ERROR, so its figures are not a fair measure of the target',
+        metrics: [],
+      })),
+    );
+    assert.match(sectionHtml(html, 'comparison'), /<span class="status status-neutral">not compared<\/span> not compared with earlier runs/);
+  });
+
+  it('shows a pinned baseline', () => {
+    const html = render(withRegression((regression) => ({ ...regression, mode: 'pinned' })));
+    assert.match(html, /<dt>Baseline<\/dt><dd>pinned with soak baseline pin<\/dd>/);
+  });
+
+  it('shows a first run without a previous one', () => {
+    const html = render(withRegression((regression) => ({ ...regression, previous: null, excludedRunIds: [], incomparable: [] })));
+    const section = sectionHtml(html, 'comparison');
+    assert.match(section, /<dt>Previous run<\/dt><dd>none<\/dd>/);
+    assert.ok(!section.includes('Excluded runs'), 'an empty excluded list');
+    assert.ok(!section.includes('<details'), 'an empty incomparable list');
+  });
+
+  it('replaces a chart of one night with a sentence', () => {
+    const html = render(withRegression((regression) => ({ ...regression, chart: regression.chart.slice(-1) })));
+    const section = sectionHtml(html, 'comparison');
+    assert.match(section, /<p class="empty" id="no-nights-chart">No chart of the last nights: it needs at least two runs with a start time, and the history has 1\.<\/p>/);
+    assert.ok(!section.includes('<figure'), 'a chart of one night');
+  });
+
+  it('counts nights without a start time', () => {
+    const html = render(
+      withRegression((regression) => ({
+        ...regression,
+        chart: regression.chart.map((point, index) => (index === 0 ? { ...point, startedAt: null } : point)),
+      })),
+    );
+    assert.match(sectionHtml(html, 'comparison'), /of 13 runs; the vertical line and rings mark this run\. 1 run has no start time and cannot be placed\./);
+  });
+
+  it('leaves heap out of a chart without heap', () => {
+    const html = render(
+      withRegression((regression) => ({ ...regression, chart: regression.chart.map((point) => ({ ...point, heapSlopePerHour: null })) })),
+    );
+    assert.match(sectionHtml(html, 'comparison'), /p99 and error rate of 14 runs/);
+  });
+});
+
+describe('key figures against the baseline', () => {
+  function card(html: string, label: string): string {
+    return html.split(`<div class="label">${label}</div>`)[1]?.split('<div class="figure">')[0] ?? '';
+  }
+
+  it('shows a p99 regression', () => {
+    assert.match(
+      card(render(buildRegressionReport()), 'p99 latency'),
+      /<div class="detail baseline-change"><span class="status-bad" title="p99 is worse: [^"]*">\+31% vs baseline, REGRESSED<\/span><\/div>/,
+    );
+  });
+
+  it('shows a p95 change within tolerance', () => {
+    assert.match(card(render(buildRegressionReport()), 'p95 latency'), /<span class="status-good" title="[^"]*">\+3\.72% vs baseline<\/span>/);
+  });
+
+  it('shows an error rate change in points', () => {
+    assert.match(card(render(buildRegressionReport()), 'Error rate'), />-0\.252 pp vs baseline, improved<\/span>/);
+  });
+
+  it('adds no change to other cards', () => {
+    assert.ok(!card(render(buildRegressionReport()), 'p50 latency').includes('baseline-change'));
   });
 });
 
