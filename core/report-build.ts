@@ -151,8 +151,13 @@ export function analyzeLoad(input: {
     if (shortfall > config.maxLoadShortfall) {
       // Saturation: the runner used most of a core, k6's samples queued for seconds, or the
       // generator's machine had no CPU to spare for a fifth of the time (k6 itself CPU-bound).
+      // Every VU busy while iterations were dropped means k6 waited on responses: then a
+      // busy machine is not what held the load back.
+      const vusExhausted = windows.some(
+        (window) => window.droppedIterations > 0 && window.vus !== null && window.vusMax !== null && window.vusMax > 0 && window.vus >= 0.9 * window.vusMax,
+      );
       const generatorBound =
-        (runnerCpuMax ?? 0) > 0.9 || (total.generator.streamLagMsMax ?? 0) > 5000 || (cpuSaturatedShare ?? 0) >= 0.2;
+        (runnerCpuMax ?? 0) > 0.9 || (total.generator.streamLagMsMax ?? 0) > 5000 || ((cpuSaturatedShare ?? 0) >= 0.2 && !vusExhausted);
       const targetBound = total.droppedIterations > 0 && !generatorBound;
       cause = generatorBound ? 'generator' : targetBound ? 'target' : 'unknown';
       const why =
