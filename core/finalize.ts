@@ -55,7 +55,7 @@ export interface RunError {
   atMs: number;
 }
 
-/** What segment 0 learned from `k6 inspect`, stored beside the manifest. */
+/** The script's thresholds and hash as segment 0 read them with `k6 inspect`, stored beside the manifest. */
 export interface InspectRecord {
   thresholds: Record<string, Array<string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: string }>>;
   scenarioHash: string;

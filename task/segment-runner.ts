@@ -3,10 +3,10 @@
  * task and the local mode's child processes both run.
  *
  * k6 writes its samples to a named pipe (see openSampleFifo), never to a file on
- * disk; the runner aggregates them into 10-second windows, stores closed windows
- * every checkpoint interval as numbered create-only objects, probes the target
- * (segment 0 only), watches for a stop request, and on k6's exit writes the
- * segment result. Segment 0 also evaluates the abort rules on all segments' data.
+ * disk. The runner aggregates them into 10-second windows and stores closed windows
+ * every checkpoint interval as numbered create-only objects. It also watches for a
+ * stop request and writes the segment result when k6 exits. Segment 0 probes the
+ * target and evaluates the abort rules on all segments' data.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -475,9 +475,10 @@ class CpuSampler {
   }
 
   /**
-   * Whether the load generator's machine had no CPU to spare in the last interval: the
-   * whole machine at least 90 % busy (/proc/stat), or the container's cgroup throttled
-   * for at least 10 % of the time (cpu.stat, cgroup v2), as a Fargate task at its quota is.
+   * Returns whether the load generator's machine had no CPU to spare in the last interval.
+   * That is the whole machine at least 90 % busy (/proc/stat), or the container's cgroup
+   * throttled for at least 10 % of the time (cpu.stat, cgroup v2), as a Fargate task at
+   * its CPU quota is.
    */
   #machineSaturated(elapsedS: number): boolean {
     let saturated = false;
