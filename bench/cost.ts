@@ -1,8 +1,8 @@
 /**
  * Cost estimate: what the plan of a 4-hour run at 1,000 requests/s costs on Fargate
- * with the default task size, computed here from the published prices, then checked
- * against the estimate the runner itself prints: core/cost.ts, which
- * `soak run --local --dry-run` (and the start-run Lambda) calls.
+ * with the default task size, computed here from the published prices. The figure is
+ * then checked against the runner's own estimate, core/cost.ts, which
+ * `soak run --local --dry-run` and the start-run Lambda call.
  *
  * All figures are estimates: they assume the task is billed for the planned duration
  * plus a fixed start-up and shutdown time, and they leave out S3, Lambda, CloudWatch
@@ -15,11 +15,11 @@ import { K6_BENCH_ENV, waitForExit } from './lib/k6.js';
 import type { BenchOptions, BenchOutcome, TargetCheck } from './lib/outcome.js';
 
 /**
- * Fargate on-demand prices, Linux/x86, us-east-1 (USD). AWS renders the per-region
- * table of https://aws.amazon.com/fargate/pricing/ in the browser, so these come from
- * its published values as quoted by Vantage ("AWS Fargate Pricing Explained") and by
- * FactualMinds (June 2026), and from the ECS pricing page's example of USD 0.000011244
- * per vCPU-second (0.04048 per hour). Checked on 2026-12-04.
+ * Fargate on-demand prices, Linux/x86, us-east-1 (USD), checked on 2026-12-04. AWS
+ * renders the per-region table of https://aws.amazon.com/fargate/pricing/ in the
+ * browser, so these are its published values as quoted by Vantage ("AWS Fargate
+ * Pricing Explained") and by FactualMinds (June 2026). They match the ECS pricing
+ * page's example of USD 0.000011244 per vCPU-second (0.04048 per hour).
  */
 export const PRICES = {
   region: 'us-east-1',

@@ -6,7 +6,8 @@
  *   npx tsx bench/finalize-case.ts --segments 64 --hours 72 --record-s 60 [--compare-root DIR]
  *
  * With --compare-root, DIR's bench/finalize-child.ts (and so DIR's core/) finalizes
- * the same data after this checkout does.
+ * the same data after this checkout does; --skip-own leaves this checkout out.
+ * `--mode abort-poll` measures segment 0's abort check instead (10-second records only).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,8 +21,14 @@ const { values } = parseArgs({
     'record-s': { type: 'string', default: '10' },
     'compare-root': { type: 'string' },
     'skip-own': { type: 'boolean', default: false },
+    mode: { type: 'string', default: 'finalize' },
   },
 });
+if (values.mode !== 'finalize' && values.mode !== 'abort-poll') {
+  process.stderr.write(`--mode: "${values.mode}" is invalid; use finalize or abort-poll.\n`);
+  process.exit(2);
+}
+const mode = values.mode;
 const shape = { segments: Number(values.segments), hours: Number(values.hours), recordS: Number(values['record-s']) };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const dataset = await ensureDataset(shape, log);
@@ -32,8 +39,8 @@ if (!values['skip-own']) roots.push(undefined);
 if (values['compare-root'] !== undefined) roots.push(resolve(values['compare-root']));
 for (const root of roots) {
   await resetOutputs(dataset);
-  const measured = await measureChild(dataset, 'finalize', root);
+  const measured = await measureChild(dataset, mode, root);
   process.stdout.write(
-    `${JSON.stringify({ checkout: root ?? 'this', shape, records: dataset.windows, wallS: measured.wallS, maxRssBytes: measured.maxRssBytes, ...measured.result })}\n`,
+    `${JSON.stringify({ checkout: root ?? 'this', mode, shape, records: dataset.windows, wallS: measured.wallS, maxRssBytes: measured.maxRssBytes, ...measured.result })}\n`,
   );
 }

@@ -1,7 +1,7 @@
 /**
  * Child process of the finalize benchmark: finalizes one stored run with the HTML
- * report and the Slack message, as `soak finalize` does, and prints one JSON line
- * with the wall time, the peak RSS seen by sampling every 50 ms, and output sizes.
+ * report and the Slack message, as `soak finalize` does. It prints one JSON line with
+ * the wall time, the peak RSS seen by sampling every 50 ms, and the output sizes.
  * With `--abort-poll` it instead follows what segment 0 does every 10 s while a run
  * goes on (SegmentRunner's stop and abort check). It feeds the windows of the run's
  * last 125 minutes to an AbortMonitor, which keeps the last two hours, so the memory

@@ -3,9 +3,9 @@
  * segments x 8 h = 184,320 windows) in a folder store, finalized in a child process
  * with the HTML report and the Slack message. Measures wall time and peak RSS
  * (`/usr/bin/time -v`, and the child's own sampling), and the report sizes. It also
- * follows segment 0's stop-and-abort check over the same windows: the memory its
- * AbortMonitor keeps at the end of the run, and the time of one poll, which lists
- * every stored key every 10 s while a run goes on.
+ * measures segment 0's stop-and-abort check over the same windows. The check lists
+ * every stored key every 10 s while a run goes on: the benchmark times one such poll,
+ * and reads the memory that its AbortMonitor keeps at the end of the run.
  *
  * The synthetic data (about 460 MB for the full shape) is generated once by two
  * child processes and kept under the system's temporary folder for later runs.

@@ -1,6 +1,6 @@
 /**
  * Memory over hours, compressed in time: one run-segment with 20 VUs as fast as the
- * local target answers (full mode 15 minutes, quick mode 60 s), sampling the RSS of
+ * local target responds (full mode 15 minutes, quick mode 60 s), sampling the RSS of
  * k6 and of the runner. A run at the highest rate carries as many requests as several
  * hours at 1,000 requests/s; it does not stand in for everything that grows with
  * wall-clock time, such as the number of stored windows (see the finalize benchmark's

@@ -60,7 +60,8 @@ Every load run sends requests to 127.0.0.1 only and stops by itself.
 `;
 
 function formatCheck(check: TargetCheck): string {
-  const verdict = check.holds === null ? 'info' : check.holds ? 'PASS' : 'FAIL';
+  let verdict = 'info';
+  if (check.holds !== null) verdict = check.holds ? 'PASS' : 'FAIL';
   return `${verdict.padEnd(4)}  ${check.bench.padEnd(10)} ${check.name.padEnd(38)} ${check.value}   [target: ${check.target}]`;
 }
 

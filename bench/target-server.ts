@@ -2,7 +2,7 @@
  * Minimal keep-alive HTTP target for the load-path benchmarks.
  *
  * Listens on 127.0.0.1 only, on a free port unless `--port` is given, and prints
- * `{"port":N}` on stdout once it listens. Every path answers `200 ok` except:
+ * `{"port":N}` on stdout once it listens. Every path responds `200 ok` except:
  *   GET /healthz           200, for run-segment's health check
  *   GET /metrics           a few Prometheus lines, for segment 0's target probe
  *   GET /__bench/requests  `{"requests":N}`: load requests served so far

@@ -1,8 +1,8 @@
 /**
  * Stream aggregation throughput: recorded k6 output replayed into the runner's
- * stream path as fast as it can read, in lines per second, against the line rate
- * that k6's `--out json` would produce at bare k6's maximum request rate, measured
- * in the same invocation.
+ * stream path as fast as it can read, in lines per second. The reference is the line
+ * rate that k6's `--out json` would produce at bare k6's maximum request rate, which
+ * the same invocation measures.
  *
  * Each repetition runs bare k6 against the local target, then the replay through a
  * named pipe (the runner's path, fed by `cat`), then the replay in process.

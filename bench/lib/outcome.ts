@@ -1,4 +1,4 @@
-/** What every benchmark returns to bench/run.ts. */
+/** Types of the benchmarks' options and results, shared with bench/run.ts. */
 
 export interface BenchOptions {
   quick: boolean;

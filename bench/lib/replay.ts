@@ -29,7 +29,7 @@ function loadRecording(name: string): string[] {
   return text.split('\n').filter((line) => line.length > 0);
 }
 
-/** The `YYYY-MM-DDTHH:MM:SS` of a k6 time shifted by whole seconds; the fraction and zone are kept by the caller. */
+/** Shifts the `YYYY-MM-DDTHH:MM:SS` part of a k6 time by whole seconds. The caller keeps the fraction and the zone. */
 function shiftSeconds(secondsText: string, shiftS: number, cache: Map<string, string>): string {
   let shifted = cache.get(secondsText);
   if (shifted === undefined) {

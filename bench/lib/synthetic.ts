@@ -4,10 +4,10 @@
  * six windows per checkpoint, core/checkpoint.ts) in a folder store.
  *
  * The records lean to the large side of real ones, so that the benchmark errs on the
- * slow side: 20 metric aggregates of which 11 are trends, every trend and every
- * successful-latency histogram with 100 to 300 buckets (k6's connection-time trends
- * such as http_req_connecting are mostly zeros in practice and have far fewer), five
- * request names, and 3,000 requests per segment and window.
+ * slow side. Each has 20 metric aggregates, 11 of them trends, five request names, and
+ * 3,000 requests per segment and window. Every trend and every successful-latency
+ * histogram has 100 to 300 buckets, although k6's connection-time trends such as
+ * http_req_connecting are mostly zeros in practice and have far fewer.
  */
 import { FolderResultStore } from '../../adapters/local/folder-store.js';
 import { encodeWindows } from '../../core/checkpoint.js';
@@ -101,9 +101,9 @@ function bucketValue(index: number): number {
 }
 
 /**
- * A histogram of `count` samples over `buckets` consecutive buckets from `firstIndex`
- * (at most `count` buckets), bell-shaped in log space like a latency distribution,
- * every bucket non-empty.
+ * Builds a histogram of `count` samples over `buckets` consecutive buckets from
+ * `firstIndex` (at most `count` buckets), bell-shaped in log space like a latency
+ * distribution, with every bucket non-empty.
  */
 export function syntheticHistogram(random: () => number, count: number, buckets: number, firstIndex: number): HistogramJson {
   if (count === 0 || buckets === 0) return { count: 0, sum: 0, min: null, max: null, zeros: 0, indexes: [], counts: [] };
@@ -138,7 +138,7 @@ function requestAggregate(random: () => number, ok: number, failed: number, extr
 }
 
 /**
- * One segment's record number `index`, 10 s long unless `lengthMs` says otherwise. A
+ * Builds one segment's record number `index`, 10 s long unless `lengthMs` gives another length. A
  * longer record holds proportionally more requests, and its histograms span up to
  * 100 more buckets, like the union of the windows it rolls up. The probe series grow
  * slowly over the run, like a mild leak.
