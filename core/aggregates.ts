@@ -150,6 +150,21 @@ export function addCounts(target: Record<string, number>, source: Record<string,
   for (const [key, value] of Object.entries(source)) target[key] = (target[key] ?? 0) + value;
 }
 
+/** Returns a generator-health record with nothing measured yet. */
+export function emptyGenerator(): WindowRecord['generator'] {
+  return {
+    k6CpuS: null,
+    runnerCpuS: null,
+    streamLagMsMax: null,
+    latePoints: 0,
+    unparsableLines: 0,
+    unknownMetricPoints: 0,
+    scriptExceptions: 0,
+    probeFailures: 0,
+    cpuSaturatedS: 0,
+  };
+}
+
 /** Sums the number fields of two generator-health records, keeping the max of maxima. */
 export function mergeGenerator(target: WindowRecord['generator'], source: WindowRecord['generator']): void {
   target.k6CpuS = sumNullable(target.k6CpuS, source.k6CpuS);

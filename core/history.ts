@@ -11,7 +11,7 @@
  * (RunIdSchema), so the control files cannot clash with an entry.
  */
 import { z } from 'zod';
-import type { ResultStore } from './ports.js';
+import { keys, type ResultStore } from './ports.js';
 import type { RunReport } from './report-schema.js';
 import { SCHEMA_VERSION, VerdictSchema, type RunManifest } from './schemas.js';
 
@@ -71,12 +71,8 @@ export const historyKeys = {
   exclusions: (env: string, scenario: string) => `history/${env}/${scenario}/_exclusions.json`,
 } as const;
 
-/**
- * Where the runner stores the version the target reported, `{ "version": "2.4.1" }`.
- * NOTE: nothing writes this key yet; the probe that reads the configured header or
- * `/metrics` label should, and the key belongs in `keys` of core/ports.ts.
- */
-export const targetVersionKey = (env: string, runId: string) => `runs/${env}/${runId}/target-version.json`;
+/** Key of the version the target reported; segment 0 writes it at the start of a run. */
+export const targetVersionKey = keys.targetVersion;
 
 /** Returns the version the target reported during the run, or null when none was stored. */
 export async function readTargetVersion(store: ResultStore, env: string, runId: string): Promise<string | null> {

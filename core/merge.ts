@@ -6,6 +6,7 @@
 import {
   addCounts,
   createRequests,
+  emptyGenerator,
   fromJsonAggregate,
   maxNullable,
   mergeGenerator,
@@ -59,17 +60,7 @@ export function emptyWindow(startMs: number, lengthMs: number): MergedWindow {
     dataSentBytes: 0,
     dataReceivedBytes: 0,
     probes: new Map(),
-    generator: {
-      k6CpuS: null,
-      runnerCpuS: null,
-      streamLagMsMax: null,
-      latePoints: 0,
-      unparsableLines: 0,
-      unknownMetricPoints: 0,
-      scriptExceptions: 0,
-      probeFailures: 0,
-      cpuSaturatedS: 0,
-    },
+    generator: emptyGenerator(),
     segments: new Set(),
     coveredMs: 0,
   };

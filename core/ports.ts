@@ -107,6 +107,8 @@ export const keys = {
   finalized: (env: string, runId: string) => `runs/${env}/${runId}/finalized.json`,
   stopRequest: (env: string, runId: string) => `runs/${env}/${runId}/stop-request.json`,
   inspect: (env: string, runId: string) => `runs/${env}/${runId}/inspect.json`,
+  /** The version the target reported at the start, `{ "version": "2.4.1" }`, written by segment 0. */
+  targetVersion: (env: string, runId: string) => `runs/${env}/${runId}/target-version.json`,
   runError: (env: string, runId: string) => `runs/${env}/${runId}/run-error.json`,
   segmentStop: (env: string, runId: string, segment: number) => `runs/${env}/${runId}/stops/${segment}.json`,
   history: (env: string, scenario: string, runId: string) => `history/${env}/${scenario}/${runId}.json`,

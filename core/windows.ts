@@ -8,6 +8,7 @@ import {
   addSample,
   createAggregate,
   createRequests,
+  emptyGenerator,
   requestsToJson,
   toJsonAggregate,
   type MutableAggregate,
@@ -311,17 +312,7 @@ export class WindowAggregator {
         dataSentBytes: 0,
         dataReceivedBytes: 0,
         probes: new Map(),
-        generator: {
-          k6CpuS: null,
-          runnerCpuS: null,
-          streamLagMsMax: null,
-          latePoints: 0,
-          unparsableLines: 0,
-          unknownMetricPoints: 0,
-          scriptExceptions: 0,
-          probeFailures: 0,
-          cpuSaturatedS: 0,
-        },
+        generator: emptyGenerator(),
       };
       this.#windows.set(aligned, window);
     }
