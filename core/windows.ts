@@ -14,7 +14,7 @@ import {
   type MutableAggregate,
   type MutableRequests,
 } from './aggregates.js';
-import { parseLine, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
+import { parseLine, parsePoint, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
 import { FAILURE_KINDS, SCHEMA_VERSION, type FailureCounts, type ProbeAggregate, type WindowRecord } from './schemas.js';
 
 export const OTHER_NAME = 'other';
@@ -117,6 +117,8 @@ export class WindowAggregator {
 
   readonly #definitions = new Map<string, K6MetricDefinition>();
   readonly #tagCache = new Map<string, TagInfo>();
+  #lastTagsJson: string | undefined;
+  #lastTagInfo: TagInfo | undefined;
   readonly #windows = new Map<number, WindowState>();
   readonly #knownNames = new Set<string>();
   /** Every window start before this is closed. */
@@ -149,6 +151,11 @@ export class WindowAggregator {
 
   /** Parses and aggregates one line of k6's JSON stream. */
   addLine(line: string): void {
+    const point = parsePoint(line);
+    if (point !== null) {
+      this.addPoint(point.metric, point.timeMs, point.value, point.tagsJson);
+      return;
+    }
     const parsed = parseLine(line);
     if (parsed.kind === 'metric') {
       this.addDefinition(parsed.definition);
@@ -360,8 +367,14 @@ export class WindowAggregator {
   }
 
   #tagInfo(tagsJson: string): TagInfo {
+    // The points of one request come one after another with the same tags string.
+    if (tagsJson === this.#lastTagsJson && this.#lastTagInfo !== undefined) return this.#lastTagInfo;
     let info = this.#tagCache.get(tagsJson);
-    if (info !== undefined) return info;
+    if (info !== undefined) {
+      this.#lastTagsJson = tagsJson;
+      this.#lastTagInfo = info;
+      return info;
+    }
 
     let tags: Record<string, string> = {};
     try {
@@ -388,6 +401,8 @@ export class WindowAggregator {
     // small. A script with unique tags per request would grow it without the reset.
     if (this.#tagCache.size > 20_000) this.#tagCache.clear();
     this.#tagCache.set(tagsJson, info);
+    this.#lastTagsJson = tagsJson;
+    this.#lastTagInfo = info;
     return info;
   }
 
