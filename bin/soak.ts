@@ -37,7 +37,7 @@ function resultsOption(): Option {
   return new Option('--results <dir>', `local results folder, laid out like the bucket (default: ${DEFAULT_RESULTS}; for an env with config/deploy/<env>.json and no --results, its S3 bucket)`);
 }
 
-/** The results of `env`: its S3 bucket when deployed and no --results was given, else a folder. */
+/** Opens the results of `env`: its S3 bucket when deployed and no --results was given, else a folder. */
 async function storeFor(options: { env: string; results?: string }): Promise<ResultStore> {
   if (isCloudEnv(options.env, options.results !== undefined)) return (await openCloudEnvironment(options.env)).store;
   return new FolderResultStore(resolve(options.results ?? DEFAULT_RESULTS));

@@ -16,14 +16,14 @@ export const ProbeSeriesSchema = z
     labels: z.record(z.string(), z.string()).default({}),
     unit: z.string().default(''),
     /**
-     * How a minute of samples becomes one point: `min` for garbage-collected memory
+     * Reduction of a minute of samples to one point: `min` for garbage-collected memory
      * (the floor after collection), `max` for counts such as descriptors.
      */
     perMinute: z.enum(['min', 'max', 'last']).default('max'),
     /** Growth per hour above which a significant trend counts as a leak; null disables. */
     leakTolerancePerHour: z.number().nonnegative().nullable().default(null),
     /**
-     * Least total growth after the warm-up, in the series' unit, that counts as a leak:
+     * Minimum total growth after the warm-up, in the series' unit, that counts as a leak:
      * the tolerance per hour is at least this divided by the hours after warm-up. It
      * decides in short runs, where a few minutes of noise make a large slope per hour.
      */
@@ -191,7 +191,7 @@ export const EnvConfigSchema = z
     /** When a key figure counts as worse than the baseline, per metric. */
     regression: RegressionRulesSchema.prefault({}),
     /**
-     * Where the target reports its version: a response header of the health endpoint,
+     * Source of the target's version: a response header of the health endpoint,
      * or a label of a `/metrics` series such as `app_info{version="2.4.1"}`. Segment 0
      * reads it at start and stores target-version.json, which finalize puts in the history.
      */

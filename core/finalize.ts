@@ -5,7 +5,7 @@
  *
  * The same function runs in the CLI (`soak run --local`, `soak finalize`) and in the
  * finish-run Lambda. A create-only `finalized.json` marker makes the first finalizer
- * the one that notifies; later calls rewrite the same report and notify nobody.
+ * the one that notifies. Later calls rewrite the same report and send no notification.
  */
 import { analysisPointSeconds, analyzeDrift, analyzeLeaks, warmupSeconds } from './analysis.js';
 import { addRegressionAnalysis } from './baseline.js';
@@ -259,8 +259,8 @@ function lostWindowReasons(lost: CollectedRun['lost']): Reason[] {
 }
 
 /**
- * The script's share of the manifest's thresholds: plan.ts merged script, config and
- * request thresholds into one map, so the keys that config or request own are taken out.
+ * Returns the script's share of the manifest's thresholds. plan.ts merged script, config
+ * and request thresholds into one map, so the keys that config or request own are left out.
  */
 function scriptThresholdsOf(manifest: RunManifest, config: EnvConfig): RunManifest['thresholds'] {
   return Object.fromEntries(

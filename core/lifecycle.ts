@@ -128,7 +128,7 @@ export async function startRun(deps: StartDeps, input: Record<string, unknown>, 
   return { status: 'started', runId, manifest: launchedManifest, launched: launch.launched.length };
 }
 
-/** What finish-run records of an ECS task that stopped. */
+/** Facts finish-run records of an ECS task that stopped. */
 export interface SegmentStop {
   env: string;
   runId: string;
@@ -237,7 +237,7 @@ export async function sweepEnvironment(deps: FinishDeps, env: string): Promise<F
   return finalizeOnce(deps, manifest);
 }
 
-/** The kill switch: records who stopped the run and stops every task; finish-run then finalizes it as STOPPED. */
+/** Stops a run (the kill switch): records who stopped it and stops every task, so finish-run finalizes it as STOPPED. */
 export async function stopRun(deps: { store: ResultStore; launcher: Launcher; log: Log; nowMs: () => number }, env: string, runId: string, reason: string): Promise<{ stopped: boolean; message: string }> {
   await readManifest(deps.store, env, runId);
   // A stop request written after the verdict would turn the report into STOPPED at the next

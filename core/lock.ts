@@ -48,7 +48,7 @@ export async function acquireLock(store: ResultStore, env: string, runId: string
   if (holder.deadlineMs > nowMs) throw new LockHeldError(env, holder);
 
   // NOTE: the takeover of a stale lock is a plain overwrite, so two starters that both
-  // see the same stale lock can both proceed; the run manifest's create-only write
+  // read the same stale lock can both proceed. The run manifest's create-only write
   // still keeps each run id unique.
   await store.put(keys.lock(env), body, 'application/json');
 }

@@ -17,7 +17,7 @@ import {
   type ThresholdMap,
 } from './schemas.js';
 
-/** How each request field is spelled where the user typed it (CLI option or JSON field). */
+/** Spelling of each request field where the user typed it (CLI option or JSON field). */
 export type FieldNames = Partial<Record<keyof RunRequest, string>>;
 
 export const CLI_FIELD_NAMES: FieldNames = {

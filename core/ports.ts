@@ -32,7 +32,7 @@ export class StoreError extends Error {
   }
 }
 
-/** What a launcher needs to start one `run-segment` for one execution segment. */
+/** Input a launcher needs to start one `run-segment` for one execution segment. */
 export interface SegmentLaunch {
   manifest: RunManifest;
   segment: SegmentPlan;

@@ -13,6 +13,12 @@ export function errorRateOf(ok: number, failed: number): number | null {
   return total === 0 ? null : failed / total;
 }
 
+function minuteValue(probe: { min: number; max: number; last: number }, rule: 'min' | 'max' | 'last'): number {
+  if (rule === 'min') return probe.min;
+  if (rule === 'max') return probe.max;
+  return probe.last;
+}
+
 /** Per-minute series; probe values use each series' `perMinute` rule (min for heap floors). */
 export function buildSeries(minutes: readonly MergedWindow[], config: EnvConfig): SeriesPoint[] {
   return minutes.map((minute) => {
@@ -21,7 +27,7 @@ export function buildSeries(minutes: readonly MergedWindow[], config: EnvConfig)
     for (const series of config.probe.series) {
       const probe = minute.probes.get(series.name);
       if (probe === undefined || probe.samples === 0) probes[series.name] = null;
-      else probes[series.name] = series.perMinute === 'min' ? probe.min : series.perMinute === 'max' ? probe.max : probe.last;
+      else probes[series.name] = minuteValue(probe, series.perMinute);
     }
     // Edge minutes of a run are partly covered: divide by the time their windows cover.
     const seconds = minute.coveredMs / 1000;
@@ -110,7 +116,7 @@ export interface LoadAnalysis {
 }
 
 /**
- * Compares the achieved iteration rate with the plan and tells whether the load
+ * Compares the achieved iteration rate with the plan and decides whether the load
  * generator (CPU saturated, stream lag) or the target (all VUs busy, so k6 dropped
  * iterations) caused a shortfall.
  */
@@ -159,7 +165,9 @@ export function analyzeLoad(input: {
       const generatorBound =
         (runnerCpuMax ?? 0) > 0.9 || (total.generator.streamLagMsMax ?? 0) > 5000 || ((cpuSaturatedShare ?? 0) >= 0.2 && !vusExhausted);
       const targetBound = total.droppedIterations > 0 && !generatorBound;
-      cause = generatorBound ? 'generator' : targetBound ? 'target' : 'unknown';
+      if (generatorBound) cause = 'generator';
+      else if (targetBound) cause = 'target';
+      else cause = 'unknown';
       const why =
         cause === 'generator'
           ? `the load generator was saturated (its machine out of CPU ${((cpuSaturatedShare ?? 0) * 100).toFixed(0)} % of the time, runner CPU up to ${((runnerCpuMax ?? 0) * 100).toFixed(0)} % of a core, stream lag up to ${Math.round(total.generator.streamLagMsMax ?? 0)} ms)`

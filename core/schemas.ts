@@ -51,7 +51,7 @@ export const ThresholdEntrySchema = z.union([
 export const ThresholdMapSchema = z.record(z.string().min(1), z.array(ThresholdEntrySchema));
 export type ThresholdMap = z.infer<typeof ThresholdMapSchema>;
 
-/** What someone asks for: a scheduled night, `soak run --local`, `soak start` or a Lambda invoke. */
+/** A request for a run: a scheduled night, `soak run --local`, `soak start` or a Lambda invoke. */
 export const RunRequestSchema = z
   .object({
     schemaVersion: z.literal(SCHEMA_VERSION).default(SCHEMA_VERSION),

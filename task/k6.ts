@@ -128,7 +128,7 @@ export interface InspectResult {
   /** The resolved options as `k6 inspect --execution-requirements` prints them. */
   options: Record<string, unknown>;
   thresholds: Record<string, unknown[]>;
-  /** Longest time the test can run, graceful stops included, in seconds. */
+  /** Maximum time the test can run, graceful stops included, in seconds. */
   totalDurationS: number | null;
   maxVUs: number | null;
 }
@@ -168,6 +168,9 @@ export async function inspectScript(bin: string, scriptPath: string, scriptEnv: 
   };
 }
 
+/** Seconds per unit of Go's duration format; `us` and `µs` fall to the default of 1e-6. */
+const GO_DURATION_UNITS_S: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, ns: 1e-9 };
+
 /** Parses Go's duration format as k6 prints it (`1h2m3.5s`, `40s`, `500ms`) into seconds. */
 export function parseGoDuration(text: string): number | null {
   const pattern = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g;
@@ -176,7 +179,7 @@ export function parseGoDuration(text: string): number | null {
   for (const match of text.matchAll(pattern)) {
     const amount = Number(match[1]);
     const unit = match[2];
-    const factor = unit === 'h' ? 3600 : unit === 'm' ? 60 : unit === 's' ? 1 : unit === 'ms' ? 1e-3 : unit === 'ns' ? 1e-9 : 1e-6;
+    const factor = GO_DURATION_UNITS_S[unit ?? ''] ?? 1e-6;
     seconds += amount * factor;
     consumed += match[0].length;
   }
@@ -201,7 +204,7 @@ export interface RunArgsInput {
   scriptPath: string;
   executionSegment: string;
   sequence: string;
-  /** Where k6 writes its JSON sample stream: a named pipe, never a file on disk. */
+  /** Path of k6's JSON sample stream: a named pipe, never a file on disk. */
   outPath: string;
   /** Adds k6's OpenTelemetry output next to the JSON output; k6 reads its settings from `K6_OTEL_*` variables. */
   otel?: boolean;
@@ -209,8 +212,8 @@ export interface RunArgsInput {
 
 /**
  * Builds the `k6 run` arguments of a soak segment. Thresholds and the end-of-test
- * summary are off because k6 would keep every Trend sample in memory for them;
- * the runner evaluates thresholds on its own windows instead.
+ * summary are off because k6 would keep every Trend sample in memory for them. The
+ * runner evaluates thresholds on its own windows instead.
  */
 export function buildRunArgs(input: RunArgsInput): string[] {
   return [

@@ -116,7 +116,7 @@ export class SegmentRunner {
     return scriptPathOf(this.#options.manifest, this.#options.scenariosDir);
   }
 
-  /** Variables k6 sees as `__ENV`: a clean environment, never the runner's own secrets or credentials. */
+  /** Returns k6's `__ENV`: a clean environment without the runner's own secrets or credentials. */
   scenarioEnv(): Record<string, string> {
     const { manifest, config, secrets } = this.#options;
     const env: Record<string, string> = {
@@ -423,8 +423,8 @@ export class SegmentRunner {
  * A named pipe for k6's sample stream. k6 opens its `--out json` path with
  * os.Create, which fails on the socket pairs Node uses for child stdio (ENXIO on
  * /dev/fd/N), so the stream goes through a FIFO instead: kernel memory only,
- * nothing written to disk. The runner holds a writer end until k6 exits, so the
- * reader sees EOF only after k6 is gone, whether or not k6 ever opened the pipe.
+ * nothing written to disk. The runner keeps a writer end open until k6 exits, so
+ * the reader gets EOF only after k6 is gone, whether or not k6 ever opened the pipe.
  */
 export function openSampleFifo(): { path: string; reader: Socket; releaseWriter(): void; remove(): void } {
   const folder = mkdtempSync(join(tmpdir(), 'soak-k6-'));
@@ -528,7 +528,7 @@ function readFileSyncSafe(path: string): string | null {
   }
 }
 
-/** The script a manifest names: a bundled scenario under `scenariosDir`, or a path. */
+/** Returns the script a manifest names: a bundled scenario under `scenariosDir`, or a path. */
 export function scriptPathOf(manifest: RunManifest, scenariosDir: string): string {
   if (manifest.bundledScenario) return join(scenariosDir, manifest.scenario.name, 'script.js');
   return isAbsolute(manifest.scenario.path) ? manifest.scenario.path : resolve(manifest.scenario.path);

@@ -41,7 +41,7 @@ function formatPercent(value: number | null): string {
   return value === null ? '—' : `${(value * 100).toFixed(2)} %`;
 }
 
-/** A terminal summary: verdict first, then why, then the key figures. */
+/** Formats a terminal summary: verdict first, then the reasons, then the key figures. */
 export function formatSummary(report: RunReport, reportPath: string | null): string {
   const lines = [
     `${report.verdict}  ${report.env} / ${report.scenario}  run ${report.runId}`,
@@ -59,7 +59,9 @@ export function formatSummary(report: RunReport, reportPath: string | null): str
 }
 
 export function openInBrowser(path: string, io: Io): void {
-  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  let opener = 'xdg-open';
+  if (process.platform === 'darwin') opener = 'open';
+  if (process.platform === 'win32') opener = 'explorer';
   const child = spawn(opener, [path], { stdio: 'ignore', detached: true });
   child.on('error', () => io.err.write(`soak: could not start ${opener}; open ${path} in a browser.\n`));
   child.unref();
@@ -70,7 +72,7 @@ async function readRunConfig(store: ResultStore, env: string, runId: string): Pr
   return parseEnvConfig(manifest.config, `the manifest of run ${runId}`);
 }
 
-/** A file path for the local store, else the store's own address of the key (`s3://bucket/...`). */
+/** Returns a file path for the local store, else the store's own address of the key (`s3://bucket/...`). */
 function reportLocation(store: ResultStore, key: string): string {
   return store instanceof FolderResultStore ? join(store.root, key) : `${store.location.replace(/\/$/, '')}/${key}`;
 }
