@@ -19,6 +19,7 @@ const { values } = parseArgs({
     segments: { type: 'string', default: '64' },
     hours: { type: 'string', default: '8' },
     'record-s': { type: 'string', default: '10' },
+    rollups: { type: 'boolean', default: false },
     'compare-root': { type: 'string' },
     'skip-own': { type: 'boolean', default: false },
     mode: { type: 'string', default: 'finalize' },
@@ -29,7 +30,7 @@ if (values.mode !== 'finalize' && values.mode !== 'abort-poll') {
   process.exit(2);
 }
 const mode = values.mode;
-const shape = { segments: Number(values.segments), hours: Number(values.hours), recordS: Number(values['record-s']) };
+const shape = { segments: Number(values.segments), hours: Number(values.hours), recordS: Number(values['record-s']), rollups: values.rollups };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const dataset = await ensureDataset(shape, log);
 log(`${dataset.windows.toLocaleString('en-US')} records, ${formatBytes(dataset.checkpointBytes)} of checkpoints`);

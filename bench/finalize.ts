@@ -1,6 +1,8 @@
 /**
  * Finalize at scale: synthetic 10-second windows of a large run (full mode: 64
- * segments x 8 h = 184,320 windows) in a folder store, finalized in a child process
+ * segments x 8 h = 184,320 windows) in a folder store, with the rollups the runner
+ * writes beside them, made by its own SegmentRollup; the full mode also finalizes
+ * 64 segments x 72 h, the longest run allowed. Each run is finalized in a child process
  * with the HTML report and the Slack message. Measures wall time and peak RSS
  * (`/usr/bin/time -v`, and the child's own sampling), and the report sizes. It also
  * measures segment 0's stop-and-abort check over the same windows. The check lists
@@ -27,8 +29,10 @@ const CHILD_SCRIPT = fileURLToPath(new URL('./finalize-child.ts', import.meta.ur
 /** Bump when the synthetic records change, so cached datasets are rebuilt. */
 const DATASET_VERSION = 2;
 
-export const FULL_SHAPE: SyntheticShape = { segments: 64, hours: 8 };
-export const QUICK_SHAPE: SyntheticShape = { segments: 16, hours: 1 };
+export const FULL_SHAPE: SyntheticShape = { segments: 64, hours: 8, rollups: true };
+export const QUICK_SHAPE: SyntheticShape = { segments: 16, hours: 1, rollups: true };
+/** The longest run allowed, with the most segments: 10-minute rollup periods (core/rollup.ts). */
+export const LONGEST_SHAPE: SyntheticShape = { segments: 64, hours: 72, rollups: true };
 export const TARGET_SECONDS = 60;
 export const TARGET_RSS_BYTES = 1.5 * 1024 ** 3;
 export const TARGET_OUTPUT_BYTES = 5 * 1024 ** 2;
@@ -43,7 +47,7 @@ export interface Dataset {
 
 function datasetRoot(shape: SyntheticShape): string {
   const record = (shape.recordS ?? 10) === 10 ? '' : `-${shape.recordS}s`;
-  return join(tmpdir(), 'soak-bench-finalize', `${shape.segments}x${shape.hours}h${record}-v${DATASET_VERSION}`);
+  return join(tmpdir(), 'soak-bench-finalize', `${shape.segments}x${shape.hours}h${record}${shape.rollups ? '-rollups' : ''}-v${DATASET_VERSION}`);
 }
 
 function runTsx(script: string, args: string[], timeoutMs: number, label: string): Promise<string> {
@@ -74,7 +78,7 @@ export async function ensureDataset(shape: SyntheticShape, log: (line: string) =
   const started = Date.now();
   await writeSyntheticManifest(new FolderResultStore(root), shape);
   const half = Math.ceil(shape.segments / 2);
-  const common = [root, String(shape.segments), String(shape.hours), String(shape.recordS ?? 10)];
+  const common = [root, String(shape.segments), String(shape.hours), String(shape.recordS ?? 10), shape.rollups ? 'rollups' : 'windows'];
   const parts = await Promise.all([
     runTsx(DATA_SCRIPT, [...common, '0', String(half)], 3600_000, 'the data generator'),
     runTsx(DATA_SCRIPT, [...common, String(half), String(shape.segments)], 3600_000, 'the data generator'),
@@ -192,6 +196,24 @@ export async function runFinalizeBench(options: BenchOptions): Promise<BenchOutc
       holds: pollS < 10,
     },
   );
+  let longest: ChildMeasurement | undefined;
+  if (!options.quick) {
+    const longestData = await ensureDataset(LONGEST_SHAPE, options.log);
+    await resetOutputs(longestData);
+    longest = await measureChild(longestData, 'finalize');
+    options.log(`  finalize 64 x 72 h: ${longest.wallS.toFixed(1)} s, peak RSS ${formatBytes(longest.maxRssBytes)}`);
+    checks.push({
+      bench: 'finalize',
+      name: `64 x 72 h (${longestData.windows.toLocaleString('en-US')} windows)`,
+      value: `${longest.wallS.toFixed(1)} s, ${formatBytes(longest.maxRssBytes)}; report ${formatBytes(longest.result.reportBytes as number)}, html ${formatBytes(longest.result.htmlBytes as number)}`,
+      target: `< ${TARGET_SECONDS} s, < ${formatBytes(TARGET_RSS_BYTES)}, < ${formatBytes(TARGET_OUTPUT_BYTES)}`,
+      holds:
+        longest.wallS < TARGET_SECONDS &&
+        longest.maxRssBytes < TARGET_RSS_BYTES &&
+        (longest.result.reportBytes as number) < TARGET_OUTPUT_BYTES &&
+        (longest.result.htmlBytes as number) < TARGET_OUTPUT_BYTES,
+    });
+  }
   if (compared !== undefined) {
     checks.push(
       {
@@ -212,6 +234,6 @@ export async function runFinalizeBench(options: BenchOptions): Promise<BenchOutc
   }
   return {
     checks,
-    details: { shape, dataset, scaleToFull: scale, finalize, abortPoll, compared },
+    details: { shape, dataset, scaleToFull: scale, finalize, abortPoll, compared, longest },
   };
 }

@@ -13,7 +13,8 @@ import { decodeWindows } from './checkpoint.js';
 import { parseEnvConfig, type EnvConfig } from './config.js';
 import { readTargetVersion, writeHistoryEntry } from './history.js';
 import { LogEvent } from './log.js';
-import { rollup, totalOf, WindowMerger, type MergedWindow } from './merge.js';
+import { emptyWindow, fromRecord, mergeAcrossTime, mergeSameWindow, rollup, totalOf, WindowMerger, type MergedWindow } from './merge.js';
+import { decodeRollups, fromRollupRecord, rollupPeriodS, type RollupRecord } from './rollup.js';
 import { keys, type Log, type ResultStore } from './ports.js';
 import { toJsonAggregate } from './aggregates.js';
 import {
@@ -26,7 +27,7 @@ import {
   type SegmentView,
 } from './report-build.js';
 import { REPORT_SCHEMA_VERSION, RunReportSchema, type Reason, type RunReport, type SeriesAnalysis } from './report-schema.js';
-import { RunManifestSchema, SegmentResultSchema, type MetricAggregate, type RunManifest, type SegmentResult } from './schemas.js';
+import { RunManifestSchema, SegmentResultSchema, type MetricAggregate, type RunManifest, type SegmentResult, type WindowRecord } from './schemas.js';
 import { checkThresholdTypes, evaluateThresholds, normalizeThresholds, type ThresholdDefinition } from './thresholds.js';
 import { decideVerdict, sortReasons } from './verdict.js';
 
@@ -113,67 +114,265 @@ export async function readManifest(store: ResultStore, env: string, runId: strin
   return parsed.data;
 }
 
+interface SegmentStats {
+  windows: number;
+  requests: number;
+  firstMs: number | null;
+  lastEndMs: number | null;
+}
+
 interface CollectedRun {
-  merger: WindowMerger;
+  /** 10-second windows merged across segments; empty when the run was read from rollups. */
+  windows: MergedWindow[];
+  /** Periods of `periodMs` merged across segments: the report's series points. */
+  periods: MergedWindow[];
+  periodMs: number;
+  firstMs: number | null;
+  lastEndMs: number | null;
   results: Map<number, SegmentResult>;
-  perSegment: Map<number, { windows: number; requests: number; firstMs: number | null; lastEndMs: number | null }>;
+  perSegment: Map<number, SegmentStats>;
   /** Per segment, windows missing between its first and last stored one, and checkpoints that could not be read. */
   lost: Map<number, { missingWindows: number; unreadable: string[] }>;
   notes: string[];
 }
 
-async function collect(store: ResultStore, manifest: RunManifest, log: Log): Promise<CollectedRun> {
-  const merger = new WindowMerger();
-  const results = new Map<number, SegmentResult>();
-  const perSegment = new Map<number, { windows: number; requests: number; firstMs: number | null; lastEndMs: number | null }>();
-  const lost = new Map<number, { missingWindows: number; unreadable: string[] }>();
-  const notes: string[] = [];
+function addSpan(stats: SegmentStats, firstMs: number, lastEndMs: number): void {
+  stats.firstMs = stats.firstMs === null ? firstMs : Math.min(stats.firstMs, firstMs);
+  stats.lastEndMs = stats.lastEndMs === null ? lastEndMs : Math.max(stats.lastEndMs, lastEndMs);
+}
 
-  for (const plan of manifest.segments) {
-    const rawResult = await readJson(store, keys.segmentResult(manifest.env, manifest.runId, plan.index));
-    if (rawResult !== undefined) {
-      const parsed = SegmentResultSchema.safeParse(rawResult);
-      if (parsed.success) results.set(plan.index, parsed.data);
-      else notes.push(`Segment ${plan.index} wrote a result.json that is not valid; it was ignored.`);
+/** Number of objects finalize reads ahead of the one it works on, because each S3 read takes tens of milliseconds. */
+const READ_AHEAD = 16;
+
+/** Yields each key with its stored bytes, in the order of `keys`, reading up to READ_AHEAD objects ahead. */
+async function* readInOrder(store: ResultStore, keys: readonly string[]): AsyncGenerator<[string, Uint8Array | undefined]> {
+  const reads: Promise<Uint8Array | undefined>[] = [];
+  let next = 0;
+  for (const key of keys) {
+    while (next < keys.length && reads.length < READ_AHEAD) {
+      const read = store.get(keys[next++]!);
+      // Awaited in turn below; this only keeps a failure ahead from being reported as unhandled.
+      read.catch(() => undefined);
+      reads.push(read);
     }
+    yield [key, await reads.shift()!];
+  }
+}
 
-    const stats = { windows: 0, requests: 0, firstMs: null as number | null, lastEndMs: null as number | null };
-    const starts = new Set<number>();
-    const unreadable: string[] = [];
-    let lengthMs = 0;
-    for (const key of await store.list(keys.windowsPrefix(manifest.env, manifest.runId, plan.index))) {
-      if (!key.endsWith('.ndjson.gz')) continue;
-      const bytes = await store.get(key);
-      if (bytes === undefined) continue;
-      let records;
-      try {
-        records = decodeWindows(bytes, key);
-      } catch (error) {
-        notes.push(`Checkpoint ${key} could not be read and was skipped: ${(error as Error).message}`);
-        log.warn('damaged checkpoint skipped', { key, error });
-        unreadable.push(key.slice(key.lastIndexOf('/') + 1));
+function seqOf(key: string): number {
+  return Number.parseInt(key.slice(key.lastIndexOf('/') + 1), 10);
+}
+
+/**
+ * Reads one segment's window checkpoints numbered `fromSeq` and later, and passes each
+ * window that starts at or after `fromMs` and was not seen before to `onWindow`.
+ */
+async function readSegmentWindows(
+  store: ResultStore,
+  manifest: RunManifest,
+  segment: number,
+  from: { seq: number; ms: number | null },
+  onWindow: (record: WindowRecord) => void,
+  notes: string[],
+  log: Log,
+): Promise<{ unreadable: string[]; duplicates: number; lengthMs: number }> {
+  const seen = new Set<number>();
+  const unreadable: string[] = [];
+  let duplicates = 0;
+  let lengthMs = 0;
+  const prefix = keys.windowsPrefix(manifest.env, manifest.runId, segment);
+  const startAfter = from.seq > 0 ? keys.windows(manifest.env, manifest.runId, segment, from.seq - 1) : undefined;
+  const listed = (await store.list(prefix, startAfter)).filter((key) => key.endsWith('.ndjson.gz') && seqOf(key) >= from.seq);
+  for await (const [key, bytes] of readInOrder(store, listed)) {
+    if (bytes === undefined) continue;
+    let records;
+    try {
+      records = decodeWindows(bytes, key);
+    } catch (error) {
+      notes.push(`Checkpoint ${key} could not be read and was skipped: ${(error as Error).message}`);
+      log.warn('damaged checkpoint skipped', { key, error });
+      unreadable.push(key.slice(key.lastIndexOf('/') + 1));
+      continue;
+    }
+    for (const record of records) {
+      if (from.ms !== null && record.startMs < from.ms) continue;
+      // A window re-sent after a retried checkpoint must count once.
+      if (seen.has(record.startMs)) {
+        duplicates += 1;
         continue;
       }
-      for (const record of records) {
-        merger.add(record);
-        starts.add(record.startMs);
-        lengthMs = record.lengthMs;
-        stats.windows += 1;
-        stats.requests += record.requests.ok + record.requests.failed;
-        stats.firstMs = stats.firstMs === null ? record.startMs : Math.min(stats.firstMs, record.startMs);
-        const end = record.startMs + record.lengthMs;
-        stats.lastEndMs = stats.lastEndMs === null ? end : Math.max(stats.lastEndMs, end);
-      }
+      seen.add(record.startMs);
+      lengthMs = record.lengthMs;
+      onWindow(record);
     }
-    perSegment.set(plan.index, stats);
-    // A live runner closes a window every window length, so a hole between the first
-    // and the last stored window is data that was lost, not time without load.
-    const spanned = stats.firstMs === null || stats.lastEndMs === null || lengthMs === 0 ? 0 : Math.round((stats.lastEndMs - stats.firstMs) / lengthMs);
-    const missingWindows = Math.max(0, spanned - starts.size);
-    if (missingWindows > 0 || unreadable.length > 0) lost.set(plan.index, { missingWindows, unreadable });
   }
-  if (merger.duplicates > 0) notes.push(`${merger.duplicates} windows were stored twice (retried checkpoints) and counted once.`);
-  return { merger, results, perSegment, lost, notes };
+  return { unreadable, duplicates, lengthMs };
+}
+
+async function readSegmentResult(store: ResultStore, manifest: RunManifest, segment: number, results: Map<number, SegmentResult>, notes: string[]): Promise<void> {
+  const rawResult = await readJson(store, keys.segmentResult(manifest.env, manifest.runId, segment));
+  if (rawResult === undefined) return;
+  const parsed = SegmentResultSchema.safeParse(rawResult);
+  if (parsed.success) results.set(segment, parsed.data);
+  else notes.push(`Segment ${segment} wrote a result.json that is not valid; it was ignored.`);
+}
+
+function countWindow(stats: SegmentStats, record: WindowRecord): void {
+  stats.windows += 1;
+  stats.requests += record.requests.ok + record.requests.failed;
+  addSpan(stats, record.startMs, record.startMs + record.lengthMs);
+}
+
+/**
+ * Records a segment's unreadable checkpoints and the windows missing between its first
+ * and last stored window. A live runner closes a window every window length, so such a
+ * hole is data that was lost.
+ */
+function noteLoss(lost: CollectedRun['lost'], segment: number, stats: SegmentStats, unreadable: string[], lengthMs: number): void {
+  const spanned = stats.firstMs === null || stats.lastEndMs === null || lengthMs === 0 ? 0 : Math.round((stats.lastEndMs - stats.firstMs) / lengthMs);
+  const missingWindows = Math.max(0, spanned - stats.windows);
+  if (missingWindows > 0 || unreadable.length > 0) lost.set(segment, { missingWindows, unreadable });
+}
+
+function spanOf(perSegment: ReadonlyMap<number, SegmentStats>): { firstMs: number | null; lastEndMs: number | null } {
+  const span: SegmentStats = { windows: 0, requests: 0, firstMs: null, lastEndMs: null };
+  for (const stats of perSegment.values()) if (stats.firstMs !== null && stats.lastEndMs !== null) addSpan(span, stats.firstMs, stats.lastEndMs);
+  return { firstMs: span.firstMs, lastEndMs: span.lastEndMs };
+}
+
+/** Reads every segment's 10-second windows: the way for runs short enough to analyse on points under a minute. */
+async function collectWindows(store: ResultStore, manifest: RunManifest, periodMs: number, log: Log): Promise<CollectedRun> {
+  const merger = new WindowMerger();
+  const results = new Map<number, SegmentResult>();
+  const perSegment = new Map<number, SegmentStats>();
+  const lost = new Map<number, { missingWindows: number; unreadable: string[] }>();
+  const notes: string[] = [];
+  let duplicates = 0;
+
+  for (const plan of manifest.segments) {
+    await readSegmentResult(store, manifest, plan.index, results, notes);
+    const stats: SegmentStats = { windows: 0, requests: 0, firstMs: null, lastEndMs: null };
+    const read = await readSegmentWindows(
+      store,
+      manifest,
+      plan.index,
+      { seq: 0, ms: null },
+      (record) => {
+        merger.add(record);
+        countWindow(stats, record);
+      },
+      notes,
+      log,
+    );
+    duplicates += read.duplicates;
+    perSegment.set(plan.index, stats);
+    noteLoss(lost, plan.index, stats, read.unreadable, read.lengthMs);
+  }
+  if (duplicates > 0) notes.push(`${duplicates} windows were stored twice (retried checkpoints) and counted once.`);
+  const windows = merger.windows();
+  return { windows, periods: rollup(windows, periodMs), periodMs, ...spanOf(perSegment), results, perSegment, lost, notes };
+}
+
+/**
+ * Reads each segment's rollup records (core/rollup.ts) in order while their spans
+ * follow each other, then the windows stored after the last of them. Periods of one
+ * segment merge across time, those of different segments like windows of the same
+ * start. The result is the same as rolling up every window, with fewer records read.
+ */
+async function collectRollups(store: ResultStore, manifest: RunManifest, periodMs: number, log: Log): Promise<CollectedRun> {
+  const results = new Map<number, SegmentResult>();
+  const perSegment = new Map<number, SegmentStats>();
+  const lost = new Map<number, { missingWindows: number; unreadable: string[] }>();
+  const notes: string[] = [];
+  const periods = new Map<number, MergedWindow>();
+  let duplicates = 0;
+
+  for (const plan of manifest.segments) {
+    await readSegmentResult(store, manifest, plan.index, results, notes);
+    const stats: SegmentStats = { windows: 0, requests: 0, firstMs: null, lastEndMs: null };
+    const own = new Map<number, MergedWindow>();
+    const addPeriod = (window: MergedWindow): void => {
+      const existing = own.get(window.startMs);
+      if (existing === undefined) own.set(window.startMs, window);
+      else mergeAcrossTime(existing, window);
+    };
+
+    let coveredToMs: number | null = null;
+    let tailSeq = 0;
+    let windowMs = 0;
+    let stoppedAt: string | null = null;
+    const rollupKeys = (await store.list(keys.rollupsPrefix(manifest.env, manifest.runId, plan.index))).filter((key) => key.endsWith('.ndjson.gz'));
+    for await (const [key, bytes] of readInOrder(store, rollupKeys)) {
+      let records: RollupRecord[];
+      try {
+        if (bytes === undefined) throw new Error(`${key} was listed but could not be read`);
+        records = decodeRollups(bytes, key);
+      } catch (error) {
+        stoppedAt = `${key} could not be read (${(error as Error).message})`;
+        break;
+      }
+      for (const record of records) {
+        const first = coveredToMs === null;
+        if (first ? seqOf(key) !== 0 : record.fromMs !== coveredToMs) {
+          // The same records again, from a retried write whose first try was stored.
+          if (!first && record.toMs <= coveredToMs!) continue;
+          stoppedAt = `${key} does not follow the rollups before it`;
+          break;
+        }
+        if (record.period.segment !== plan.index || record.period.lengthMs !== periodMs) {
+          stoppedAt = `${key} holds periods of ${record.period.lengthMs / 1000} s of segment ${record.period.segment}, not of ${periodMs / 1000} s of segment ${plan.index}`;
+          break;
+        }
+        addPeriod(fromRollupRecord(record));
+        coveredToMs = record.toMs;
+        tailSeq = record.tailSeq;
+        windowMs = record.windowMs;
+        stats.windows += record.windows;
+        stats.requests += record.period.requests.ok + record.period.requests.failed;
+        addSpan(stats, record.firstWindowMs, record.lastWindowEndMs);
+      }
+      if (stoppedAt !== null) break;
+    }
+    if (stoppedAt !== null) {
+      notes.push(`Segment ${plan.index}: rollup ${stoppedAt}; its later data was read from its windows instead.`);
+      log.warn('rollups of a segment not usable past a point', { segment: plan.index, detail: stoppedAt });
+    }
+
+    const read = await readSegmentWindows(
+      store,
+      manifest,
+      plan.index,
+      { seq: tailSeq, ms: coveredToMs },
+      (record) => {
+        const window = fromRecord(record);
+        const start = Math.floor(record.startMs / periodMs) * periodMs;
+        const period = own.get(start) ?? emptyWindow(start, periodMs);
+        own.set(start, period);
+        mergeAcrossTime(period, window);
+        countWindow(stats, record);
+      },
+      notes,
+      log,
+    );
+    duplicates += read.duplicates;
+    perSegment.set(plan.index, stats);
+    noteLoss(lost, plan.index, stats, read.unreadable, read.lengthMs || windowMs);
+
+    // Segments add up like windows of the same start; the covered time is the longest segment's.
+    for (const [start, period] of own) {
+      const existing = periods.get(start);
+      if (existing === undefined) {
+        periods.set(start, period);
+        continue;
+      }
+      const coveredMs = Math.max(existing.coveredMs, period.coveredMs);
+      mergeSameWindow(existing, period);
+      existing.coveredMs = coveredMs;
+    }
+  }
+  if (duplicates > 0) notes.push(`${duplicates} windows were stored twice (retried checkpoints) and counted once.`);
+  const sorted = [...periods.values()].sort((a, b) => a.startMs - b.startMs);
+  return { windows: [], periods: sorted, periodMs, ...spanOf(perSegment), results, perSegment, lost, notes };
 }
 
 /** Returns the window's aggregates in their JSON form, only those of `keys` when given. */
@@ -353,7 +552,12 @@ function formatObserved(value: number | null): string {
 export async function buildReport(store: ResultStore, env: string, runId: string, log: Log): Promise<RunReport> {
   const manifest = await readManifest(store, env, runId);
   const config = parseEnvConfig(manifest.config, `the manifest of run ${runId}`);
-  const collected = await collect(store, manifest, log);
+  const warmupS = warmupSeconds(manifest.request.durationS, config.warmup);
+  // Short runs are analysed on points shorter than a minute so that they have enough of
+  // them. Those points need every window. Longer runs read the segments' rollups.
+  const pointS = analysisPointSeconds(manifest.request.durationS, warmupS, config.analysisPoints.targetPoints);
+  const periodMs = rollupPeriodS(manifest.request.durationS, manifest.segments.length) * 1000;
+  const collected = pointS < 60 ? await collectWindows(store, manifest, periodMs, log) : await collectRollups(store, manifest, periodMs, log);
   const notes = [...collected.notes];
   const runError = (await readJson(store, keys.runError(env, runId))) as RunError | undefined;
   const inspect = (await readJson(store, keys.inspect(env, runId))) as InspectRecord | undefined;
@@ -364,19 +568,15 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   }
   const stop = (await readJson(store, keys.stopRequest(env, runId))) as StopRequest | undefined;
 
-  const windows = collected.merger.windows();
-  const minutes = rollup(windows);
-  const total = totalOf(windows);
+  const { windows, periods } = collected;
+  const total = totalOf(periods);
   const views = judgeSegments(manifest, collected.results, collected.perSegment);
   const coveredS = Math.max(0, ...views.map((view) => view.coveredS));
-  const runStartMs = windows[0]?.startMs ?? manifest.createdAtMs;
-  const runEndMs = windows.length > 0 ? windows[windows.length - 1]!.startMs + windows[windows.length - 1]!.lengthMs : null;
+  const runStartMs = collected.firstMs ?? manifest.createdAtMs;
+  const runEndMs = collected.lastEndMs;
 
-  const series = buildSeries(minutes, config);
-  const warmupS = warmupSeconds(manifest.request.durationS, config.warmup);
-  // Short runs are analysed on points shorter than a minute, so that they have enough of them.
-  const pointS = analysisPointSeconds(manifest.request.durationS, warmupS, config.analysisPoints.targetPoints);
-  const analysisSeries = pointS === 60 ? series : buildSeries(rollup(windows, pointS * 1000), config);
+  const series = buildSeries(periods, config);
+  const analysisSeries = pointS < 60 ? buildSeries(rollup(windows, pointS * 1000), config) : series;
   const drift = analyzeDrift(analysisSeries, { runStartMs, warmupS, drift: config.drift });
   const leaks = analyzeLeaks(analysisSeries, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
 
@@ -396,9 +596,11 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   const thresholds = evaluateThresholds(definitions, {
     merged: mergedAggregates,
     durationS: coveredS,
-    perMinute: minutes.map((minute) => ({ metrics: aggregatesOf(minute, thresholdKeys), durationS: minute.lengthMs / 1000 })),
+    perMinute: periods.map((period) => ({ metrics: aggregatesOf(period, thresholdKeys), durationS: period.lengthMs / 1000 })),
   });
-  const load = analyzeLoad({ manifest, config, total, windows, coveredS });
+  // A period longer than a minute that failed counts as that many failing minutes.
+  if (collected.periodMs > 60_000) for (const threshold of thresholds) threshold.failedMinutes *= collected.periodMs / 60_000;
+  const load = analyzeLoad({ manifest, config, total, windows: windows.length > 0 ? windows : periods, coveredS });
 
   const reasons: Reason[] = [];
   for (const problem of thresholdProblems) reasons.push({ code: 'INVALID_THRESHOLD', verdict: 'ERROR', message: problem });
@@ -408,7 +610,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   reasons.push(...lostWindowReasons(collected.lost));
 
   const { ok, failed } = total.requests;
-  if (!runError && !stop && ok + failed === 0 && windows.length === 0) {
+  if (!runError && !stop && ok + failed === 0 && periods.length === 0) {
     reasons.push({ code: 'NO_DATA', verdict: 'ERROR', message: 'No segment stored any sample: k6 never ran, or every checkpoint was lost.' });
   } else if (ok === 0 && failed > 0) {
     reasons.push({
@@ -444,7 +646,12 @@ export async function buildReport(store: ResultStore, env: string, runId: string
   }
   if (total.generator.probeFailures > 0) notes.push(`${total.generator.probeFailures} target probes failed; they are gaps in the probe series.`);
 
-  if (pointS !== 60) notes.push(`Drift and leak analyses used ${pointS}-second points, because the run is short.`);
+  if (pointS < 60) notes.push(`Drift and leak analyses used ${pointS}-second points, because the run is short.`);
+  if (collected.periodMs > 60_000) {
+    notes.push(
+      `Series, per-period thresholds and the drift and leak analyses use ${collected.periodMs / 60_000}-minute points, so that finalize of ${manifest.segments.length} segments x ${(manifest.request.durationS / 3600).toFixed(1)} h stays within its time and memory.`,
+    );
+  }
 
   const sorted = sortReasons(reasons);
   const byName = [...total.requestsByName].map(([name, requests]) => ({
@@ -464,7 +671,7 @@ export async function buildReport(store: ResultStore, env: string, runId: string
     scenarioHash: manifest.scenario.hash ?? inspect?.scenarioHash ?? null,
     target: manifest.request.target,
     labels: manifest.request.labels,
-    startedAt: windows.length > 0 ? new Date(runStartMs).toISOString() : null,
+    startedAt: collected.firstMs !== null ? new Date(runStartMs).toISOString() : null,
     endedAt: runEndMs === null ? null : new Date(runEndMs).toISOString(),
     plannedDurationS: manifest.request.durationS,
     k6Version: results.find((result) => result.k6Version !== null)?.k6Version ?? null,

@@ -15,8 +15,8 @@ export interface ResultStore {
   put(key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
   /** Returns the stored bytes, or undefined when the key does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
-  /** Lists every key under `prefix`, sorted. */
-  list(prefix: string): Promise<string[]>;
+  /** Lists every key under `prefix`, sorted; with `startAfter`, only the keys that sort after it. */
+  list(prefix: string, startAfter?: string): Promise<string[]>;
   delete(key: string): Promise<void>;
 }
 
@@ -100,6 +100,10 @@ export const keys = {
   windowsPrefix: (env: string, runId: string, segment: number) => `runs/${env}/${runId}/segments/${segment}/windows/`,
   windows: (env: string, runId: string, segment: number, seq: number) =>
     `runs/${env}/${runId}/segments/${segment}/windows/${String(seq).padStart(6, '0')}.ndjson.gz`,
+  /** Per-period sums of a segment's stored windows (core/rollup.ts), numbered like the windows. */
+  rollupsPrefix: (env: string, runId: string, segment: number) => `runs/${env}/${runId}/segments/${segment}/rollups/`,
+  rollups: (env: string, runId: string, segment: number, seq: number) =>
+    `runs/${env}/${runId}/segments/${segment}/rollups/${String(seq).padStart(6, '0')}.ndjson.gz`,
   segmentResult: (env: string, runId: string, segment: number) => `runs/${env}/${runId}/segments/${segment}/result.json`,
   report: (env: string, runId: string) => `runs/${env}/${runId}/report.json`,
   reportHtml: (env: string, runId: string) => `runs/${env}/${runId}/report.html`,

@@ -24,6 +24,7 @@ import { LogEvent, redact } from '../core/log.js';
 import { WindowAggregator } from '../core/windows.js';
 import { keys, type Log, type MetricsSink, type ResultStore } from '../core/ports.js';
 import { liveMetricData } from '../core/live-metrics.js';
+import { encodeRollups, rollupPeriodS, SegmentRollup } from '../core/rollup.js';
 import { withRetry } from '../core/retry.js';
 import {
   SCHEMA_VERSION,
@@ -79,10 +80,17 @@ export class SegmentRunner {
   #killedAtDeadline = false;
   readonly #abortMonitor: AbortMonitor;
   readonly #abortKeysRead = new Set<string>();
+  readonly #rollup: SegmentRollup;
+  #nextRollupSeq = 0;
 
   constructor(options: SegmentRunnerOptions) {
     this.#options = options;
     this.#log = options.log;
+    this.#rollup = new SegmentRollup({
+      periodS: rollupPeriodS(options.manifest.request.durationS, options.manifest.segments.length),
+      runId: options.manifest.runId,
+      segment: options.segment.index,
+    });
     this.#aggregator = new WindowAggregator({
       runId: options.manifest.runId,
       segment: options.segment.index,
@@ -325,55 +333,95 @@ export class SegmentRunner {
     }
   }
 
-  /** Stores pending windows as the next numbered object; on failure they stay pending for the next try. */
+  /** Stores pending windows, then the rollup records of the periods they finished. */
   #checkpoint(final: boolean): Promise<void> {
     this.#checkpointing = this.#checkpointing.then(async () => {
-      if (this.#pending.length === 0) return;
-      const { manifest, segment, store } = this.#options;
-      const batch = this.#pending.slice();
-      const body = encodeWindows(batch);
-      let seq = this.#nextSeq;
-      let key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
-      try {
-        await withRetry(
-          async () => {
-            // A taken number contains a write whose response was lost, maybe with fewer
-            // windows than this batch, or another process's windows. It is never
-            // overwritten. The whole batch goes under the next free number instead, and
-            // finalize counts a window stored twice once.
-            for (let taken = 0; !(await store.putIfAbsent(key, body, 'application/gzip')); taken++) {
-              if (taken >= MAX_TAKEN_CHECKPOINTS) throw new Error(`${MAX_TAKEN_CHECKPOINTS} checkpoint numbers after ${key} are taken`);
-              this.#log.warn('checkpoint number taken, writing under the next', { key });
-              seq += 1;
-              key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
-            }
-          },
-          {
-            attempts: final ? 10 : 4,
-            baseDelayMs: 500,
-            maxDelayMs: final ? 20_000 : 5_000,
-            onRetry: (error, attempt, delayMs) =>
-              this.#log.warn('checkpoint write retried', { event: LogEvent.CheckpointRetried, key, attempt, delayMs, error }),
-          },
-        );
-        this.#pending.splice(0, batch.length);
-        this.#nextSeq = seq + 1;
-        this.#windowsWritten += batch.length;
-        this.#lastCheckpointSeq = seq;
-        this.#storeFailed = false;
-        this.#log.info('windows checkpointed', { event: LogEvent.WindowsCheckpointed, seq, windows: batch.length });
-        if (this.#options.metrics) {
-          await this.#options.metrics
-            .publish(liveMetricData(batch, manifest.env))
-            .catch((error) => this.#log.warn('live metrics not published', { error }));
-        }
-      } catch (error) {
-        this.#storeFailed = true;
-        this.#lastStoreError = error instanceof Error ? error.message : String(error);
-        this.#log.error('checkpoint failed, windows kept in memory', { key, pendingWindows: this.#pending.length, error });
-      }
+      await this.#storeWindows(final);
+      if (final) this.#rollup.finish(this.#nextSeq);
+      await this.#storeRollups(final);
     });
     return this.#checkpointing;
+  }
+
+  /** Stores pending windows as the next numbered object; on failure they stay pending for the next try. */
+  async #storeWindows(final: boolean): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const { manifest, segment, store } = this.#options;
+    const batch = this.#pending.slice();
+    const body = encodeWindows(batch);
+    let seq = this.#nextSeq;
+    let key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
+    try {
+      await withRetry(
+        async () => {
+          // A taken number contains a write whose response was lost, maybe with fewer
+          // windows than this batch, or another process's windows. It is never
+          // overwritten. The whole batch goes under the next free number instead, and
+          // finalize counts a window stored twice once.
+          for (let taken = 0; !(await store.putIfAbsent(key, body, 'application/gzip')); taken++) {
+            if (taken >= MAX_TAKEN_CHECKPOINTS) throw new Error(`${MAX_TAKEN_CHECKPOINTS} checkpoint numbers after ${key} are taken`);
+            this.#log.warn('checkpoint number taken, writing under the next', { key });
+            seq += 1;
+            key = keys.windows(manifest.env, manifest.runId, segment.index, seq);
+          }
+        },
+        {
+          attempts: final ? 10 : 4,
+          baseDelayMs: 500,
+          maxDelayMs: final ? 20_000 : 5_000,
+          onRetry: (error, attempt, delayMs) =>
+            this.#log.warn('checkpoint write retried', { event: LogEvent.CheckpointRetried, key, attempt, delayMs, error }),
+        },
+      );
+      this.#pending.splice(0, batch.length);
+      this.#nextSeq = seq + 1;
+      this.#windowsWritten += batch.length;
+      this.#lastCheckpointSeq = seq;
+      this.#storeFailed = false;
+      this.#rollup.add(batch, seq);
+      this.#log.info('windows checkpointed', { event: LogEvent.WindowsCheckpointed, seq, windows: batch.length });
+      if (this.#options.metrics) {
+        await this.#options.metrics
+          .publish(liveMetricData(batch, manifest.env))
+          .catch((error) => this.#log.warn('live metrics not published', { error }));
+      }
+    } catch (error) {
+      this.#storeFailed = true;
+      this.#lastStoreError = error instanceof Error ? error.message : String(error);
+      this.#log.error('checkpoint failed, windows kept in memory', { key, pendingWindows: this.#pending.length, error });
+    }
+  }
+
+  /**
+   * Stores the records of finished rollup periods as the next numbered object, once they
+   * span half an hour or the segment ends (core/rollup.ts). A failure
+   * costs finalize time, not data: it reads the windows after the last stored rollup.
+   */
+  async #storeRollups(final: boolean): Promise<void> {
+    if (!this.#rollup.due(final)) return;
+    const records = this.#rollup.pending.slice();
+    const { manifest, segment, store } = this.#options;
+    const body = encodeRollups(records);
+    let seq = this.#nextRollupSeq;
+    let key = keys.rollups(manifest.env, manifest.runId, segment.index, seq);
+    try {
+      await withRetry(
+        async () => {
+          // A taken number contains an earlier try of the same records, and finalize skips records it already has.
+          for (let taken = 0; !(await store.putIfAbsent(key, body, 'application/gzip')); taken++) {
+            if (taken >= MAX_TAKEN_CHECKPOINTS) throw new Error(`${MAX_TAKEN_CHECKPOINTS} rollup numbers after ${key} are taken`);
+            seq += 1;
+            key = keys.rollups(manifest.env, manifest.runId, segment.index, seq);
+          }
+        },
+        { attempts: final ? 6 : 2, baseDelayMs: 500, maxDelayMs: 5_000 },
+      );
+      this.#rollup.stored(records.length);
+      this.#nextRollupSeq = seq + 1;
+      this.#log.debug('rollups stored', { seq, periods: records.length });
+    } catch (error) {
+      this.#log.warn('rollups not stored, kept for the next checkpoint', { key, periods: records.length, error });
+    }
   }
 
   /** The stop of a segment whose last windows could not be stored, with k6's own stop in the detail. */

@@ -7,11 +7,11 @@
 export const RETENTION_TAG_KEY = 'soak-retention';
 
 export const RetentionClass = {
-  /** 10-second windows: the bulk of the bytes, needed only until the report exists. */
+  /** 10-second windows and their rollups: the bulk of the bytes, needed only until the report exists. */
   Windows: 'windows',
 } as const;
 
-const WINDOWS_KEY = /(^|\/)segments\/\d+\/windows\//;
+const WINDOWS_KEY = /(^|\/)segments\/\d+\/(windows|rollups)\//;
 
 /** Returns the retention class of a store key, or undefined for keys kept by prefix rules. */
 export function retentionClassOf(key: string): string | undefined {

@@ -148,7 +148,7 @@ export class S3ResultStore implements ResultStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, startAfter?: string): Promise<string[]> {
     const keys: string[] = [];
     let continuationToken: string | undefined;
     do {
@@ -158,6 +158,8 @@ export class S3ResultStore implements ResultStore {
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: this.prefix + prefix,
+            // S3 ignores StartAfter once a continuation token is given.
+            StartAfter: startAfter === undefined ? undefined : this.prefix + startAfter,
             ContinuationToken: continuationToken,
           }),
         );

@@ -62,7 +62,7 @@ export class FolderResultStore implements ResultStore {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, startAfter?: string): Promise<string[]> {
     const slash = prefix.lastIndexOf('/');
     const folder = slash >= 0 ? prefix.slice(0, slash) : '';
     const start = folder.length > 0 ? this.#path(folder) : this.root;
@@ -70,7 +70,7 @@ export class FolderResultStore implements ResultStore {
     await this.#walk(start, found);
     return found
       .map((path) => relative(this.root, path).split(sep).join('/'))
-      .filter((key) => key.startsWith(prefix) && !key.split('/').some((part) => part.startsWith('.tmp-')))
+      .filter((key) => key.startsWith(prefix) && (startAfter === undefined || key > startAfter) && !key.split('/').some((part) => part.startsWith('.tmp-')))
       .sort();
   }
 

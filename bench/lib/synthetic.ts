@@ -16,6 +16,7 @@ import { ALWAYS_FILTERED_KEYS } from '../../core/finalize.js';
 import { Histogram, type HistogramJson } from '../../core/histogram.js';
 import { buildManifest } from '../../core/plan.js';
 import { keys } from '../../core/ports.js';
+import { encodeRollups, rollupPeriodS, SegmentRollup } from '../../core/rollup.js';
 import { RunRequestSchema, SCHEMA_VERSION, type MetricAggregate, type RequestAggregate, type SegmentResult, type WindowRecord } from '../../core/schemas.js';
 
 export const SYNTHETIC_ENV = 'bench';
@@ -48,6 +49,11 @@ export interface SyntheticShape {
    * per-minute rollups (a proposed format, see BENCHMARKS.md). Default 10.
    */
   recordS?: number;
+  /**
+   * Also store the rollups the runner writes beside its windows (core/rollup.ts), made
+   * by the runner's own SegmentRollup from each checkpoint, so that finalize reads them.
+   */
+  rollups?: boolean;
 }
 
 function recordMs(shape: SyntheticShape): number {
@@ -61,7 +67,7 @@ export function windowsPerSegment(shape: SyntheticShape): number {
 
 export function runIdOf(shape: SyntheticShape): string {
   const suffix = (shape.recordS ?? 10) === 10 ? '' : `-${shape.recordS}s`;
-  return `synthetic-${shape.segments}x${shape.hours}h${suffix}`;
+  return `synthetic-${shape.segments}x${shape.hours}h${suffix}${shape.rollups ? '-rollups' : ''}`;
 }
 
 /** Small deterministic generator (mulberry32), so each window is the same on every machine. */
@@ -263,13 +269,27 @@ export async function writeSyntheticSegment(store: FolderResultStore, shape: Syn
   const total = windowsPerSegment(shape);
   const lengthMs = recordMs(shape);
   let bytes = 0;
-  for (let seq = 0; seq * WINDOWS_PER_CHECKPOINT < total; seq++) {
+  const rollup = shape.rollups ? new SegmentRollup({ periodS: rollupPeriodS(shape.hours * 3600, shape.segments), runId, segment }) : null;
+  let rollupSeq = 0;
+  const storeRollups = async (final: boolean): Promise<void> => {
+    if (rollup === null || !rollup.due(final)) return;
+    const encoded = encodeRollups(rollup.pending);
+    bytes += encoded.length;
+    await store.put(keys.rollups(SYNTHETIC_ENV, runId, segment, rollupSeq++), encoded);
+    rollup.stored(rollup.pending.length);
+  };
+  let seq = 0;
+  for (; seq * WINDOWS_PER_CHECKPOINT < total; seq++) {
     const records: WindowRecord[] = [];
     for (let i = seq * WINDOWS_PER_CHECKPOINT; i < Math.min(total, (seq + 1) * WINDOWS_PER_CHECKPOINT); i++) records.push(syntheticWindow(segment, i, runId, lengthMs));
     const encoded = encodeWindows(records);
     bytes += encoded.length;
     await store.put(keys.windows(SYNTHETIC_ENV, runId, segment, seq), encoded);
+    rollup?.add(records, seq);
+    await storeRollups(false);
   }
+  rollup?.finish(seq);
+  await storeRollups(true);
   const endMs = RUN_START_MS + total * lengthMs;
   const result: SegmentResult = {
     schemaVersion: SCHEMA_VERSION,

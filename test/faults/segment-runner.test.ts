@@ -22,9 +22,10 @@ import S3rver from 's3rver';
 import { FolderResultStore } from '../../adapters/local/folder-store.js';
 import { S3ResultStore } from '../../adapters/aws/s3-result-store.js';
 import { parseEnvConfig, type EnvConfig } from '../../core/config.js';
-import { finalizeRun } from '../../core/finalize.js';
+import { buildReport, finalizeRun } from '../../core/finalize.js';
 import { silentLog } from '../../core/log.js';
 import { keys, type Log, type ResultStore } from '../../core/ports.js';
+import { decodeRollups } from '../../core/rollup.js';
 import type { RunManifest, WindowRecord } from '../../core/schemas.js';
 import { SegmentRunner } from '../../task/segment-runner.js';
 import { FAKE_K6_PATH } from '../support/fake-k6.js';
@@ -195,6 +196,33 @@ describe('checkpoints with instant retries', { concurrency: 2 }, () => {
     assert.equal(actions.length, 0, 'every injected fault was used');
     assert.deepEqual([...new Set(starts(stored))], starts(run.emitted));
     assert.equal(result.stopReason, 'completed');
+  });
+
+  test('rollups written through a lost response count each window once', async () => {
+    // The first rollup is stored but its response is lost: the same records go again under the next number.
+    const actions: FaultAction[] = ['lost'];
+    const store = new FaultyStore(folderStore(), (operation, key) => (operation === 'putIfAbsent' && key.includes('/rollups/') ? (actions.shift() ?? 'ok') : 'ok'));
+    const manifest = await newRun(store, { runId: 'rollup-lost-answer' });
+    const run = startSegment(store, manifest);
+    const result = await run.done;
+    assert.equal(result.stopReason, 'completed');
+    assert.equal(actions.length, 0, 'the injected fault was used');
+
+    const rollupKeys = await store.inner.list(keys.rollupsPrefix('local', manifest.runId, 0));
+    assert.ok(rollupKeys.length >= 2, `the retried rollup went under a new number: ${rollupKeys.join(', ')}`);
+    const first = decodeRollups((await store.inner.get(rollupKeys[0]!))!, rollupKeys[0]!);
+    const second = decodeRollups((await store.inner.get(rollupKeys[1]!))!, rollupKeys[1]!);
+    assert.deepEqual(second.slice(0, first.length), first, 'the second object starts with the same records');
+
+    // Finalized as a long run, which reads rollups: every stored request once, nothing read past.
+    const long = { ...manifest, request: { ...manifest.request, durationS: 1800 } };
+    await store.inner.put(keys.manifest('local', manifest.runId), JSON.stringify(long));
+    const stored = await storedWindows(store.inner, 'local', manifest.runId, 0);
+    const report = await buildReport(store.inner, 'local', manifest.runId, silentLog);
+    assert.equal(report.requests.total, stored.reduce((sum, record) => sum + record.requests.ok + record.requests.failed, 0));
+    assert.ok(report.requests.total > 0);
+    assert.equal(report.segments[0]!.windows, run.emitted.length);
+    assert.ok(!report.notes.some((note) => note.includes('rollup')), report.notes.join('\n'));
   });
 
   test('store down through the end never passes', async () => {

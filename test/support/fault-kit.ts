@@ -235,8 +235,8 @@ export class FaultyStore implements ResultStore {
     return this.#call('get', key, () => this.inner.get(key));
   }
 
-  list(prefix: string): Promise<string[]> {
-    return this.#call('list', prefix, () => this.inner.list(prefix));
+  list(prefix: string, startAfter?: string): Promise<string[]> {
+    return this.#call('list', prefix, () => this.inner.list(prefix, startAfter));
   }
 
   delete(key: string): Promise<void> {

@@ -89,6 +89,14 @@ describe('S3ResultStore against s3rver', () => {
     ]);
   });
 
+  test('list after a key returns only the keys that sort after it', async () => {
+    for (const seq of ['000000', '000001', '000002', '000003']) await store.put(`runs/test/r3/segments/0/windows/${seq}.ndjson.gz`, seq);
+    assert.deepEqual(await store.list('runs/test/r3/segments/0/windows/', 'runs/test/r3/segments/0/windows/000001.ndjson.gz'), [
+      'runs/test/r3/segments/0/windows/000002.ndjson.gz',
+      'runs/test/r3/segments/0/windows/000003.ndjson.gz',
+    ]);
+  });
+
   // NOTE: s3rver 3.7.1 responds to a ListObjectsV2 continuation request with HTTP 500 on
   // Node.js 20, because it encrypts the token with DES, which OpenSSL 3 no longer
   // provides (ERR_OSSL_EVP_UNSUPPORTED). Pagination is tested with the mocked client below.
@@ -175,6 +183,9 @@ describe('S3ResultStore with a mocked client', () => {
     s3.on(PutObjectCommand).resolves({});
     await store().put(keys.windows('test', 'r1', 0, 1), new Uint8Array([31, 139]));
     assert.equal(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Tagging, 'soak-retention=windows');
+    // Rollups sum windows and expire with them.
+    await store().put(keys.rollups('test', 'r1', 0, 0), new Uint8Array([31, 139]));
+    assert.equal(s3.commandCalls(PutObjectCommand)[1]?.args[0].input.Tagging, 'soak-retention=windows');
   });
 
   test('leaves other keys untagged', async () => {
@@ -191,6 +202,14 @@ describe('S3ResultStore with a mocked client', () => {
       .resolvesOnce({ Contents: [{ Key: 'runs/a' }], IsTruncated: false });
     assert.deepEqual(await store().list('runs/'), ['runs/a', 'runs/b']);
     assert.equal(s3.commandCalls(ListObjectsV2Command)[1]?.args[0].input.ContinuationToken, 'page-2');
+  });
+
+  test('list after a key sends StartAfter under the prefix', async () => {
+    s3.reset();
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'soak/runs/c' }], IsTruncated: false });
+    const prefixed = new S3ResultStore(new S3Client({ region: 'eu-west-1' }), { bucket: 'soak-results', prefix: 'soak' });
+    assert.deepEqual(await prefixed.list('runs/', 'runs/b'), ['runs/c']);
+    assert.equal(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input.StartAfter, 'soak/runs/b');
   });
 
   test('rejects keys with dot segments', async () => {

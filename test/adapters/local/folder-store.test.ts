@@ -46,6 +46,7 @@ test('list returns sorted keys under a prefix without temporary files', async ()
   ]);
   const leftovers = readdirSync(join(folder.root, 'runs/local/r/segments/0/windows')).filter((name) => name.startsWith('.tmp-'));
   assert.deepEqual(leftovers, []);
+  assert.deepEqual(await folder.list('runs/local/r/', 'runs/local/r/segments/0/windows/000000.ndjson.gz'), ['runs/local/r/segments/0/windows/000001.ndjson.gz']);
 });
 
 test('keys that escape the folder are rejected', async () => {
