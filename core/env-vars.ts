@@ -38,6 +38,9 @@ export const EnvVar = {
   Subnets: 'SOAK_SUBNETS',
   SecurityGroups: 'SOAK_SECURITY_GROUPS',
   AssignPublicIp: 'SOAK_ASSIGN_PUBLIC_IP',
+  /** Task size of the load generator (CPU units, memory in MiB), for start-run's cost estimate. */
+  TaskCpu: 'SOAK_TASK_CPU',
+  TaskMemoryMiB: 'SOAK_TASK_MEMORY_MIB',
   /** JSON of the environment configuration, validated at cold start. */
   EnvConfigJson: 'SOAK_ENV_CONFIG_JSON',
   SlackWebhookSecretName: 'SOAK_SLACK_WEBHOOK_SECRET',

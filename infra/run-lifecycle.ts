@@ -73,6 +73,8 @@ export class RunLifecycle extends Construct {
       [EnvVar.Subnets]: deploy.network.subnetIds.join(','),
       [EnvVar.SecurityGroups]: loadGenerator.securityGroupIds.join(','),
       [EnvVar.AssignPublicIp]: String(deploy.network.assignPublicIp),
+      [EnvVar.TaskCpu]: String(deploy.task.cpu),
+      [EnvVar.TaskMemoryMiB]: String(deploy.task.memoryMiB),
       [EnvVar.BundledScenarios]: bundledScenarioNames(props.repoRoot).join(','),
     };
 

@@ -14,6 +14,7 @@ import { SnsNotifier } from '../../adapters/aws/sns-notifier.js';
 import { parseEnvConfig, type EnvConfig } from '../../core/config.js';
 import { EnvVar } from '../../core/env-vars.js';
 import { createLogger } from '../../core/log.js';
+import { DEFAULT_TASK_SIZE } from '../../core/cost.js';
 import type { Log } from '../../core/ports.js';
 
 export class LambdaConfigError extends Error {
@@ -41,7 +42,20 @@ export interface LambdaRuntime {
   sns: SnsNotifier | null;
   slackWebhookSecret: string | null;
   bundledScenarios: string[];
+  /** The load generator's task size, which the cost estimate uses. */
+  taskSize: { cpu: number; memoryMiB: number };
   log: Log;
+}
+
+/** Reads a whole number of at least 1 from the environment, or the fallback when the variable is unset. */
+function positiveIntEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new LambdaConfigError(`Environment variable ${name} is invalid: "${raw}" is not a whole number of at least 1; the stack sets it from deploy.task, so redeploy the SoakRunner stack.`);
+  }
+  return value;
 }
 
 export function loadRuntime(env: NodeJS.ProcessEnv = process.env, component = 'lambda'): LambdaRuntime {
@@ -78,6 +92,10 @@ export function loadRuntime(env: NodeJS.ProcessEnv = process.env, component = 'l
     sns: topicArn ? new SnsNotifier(new SNSClient({}), { topicArn, subjectPrefix: `[soak ${envName}] `, log }) : null,
     slackWebhookSecret: env[EnvVar.SlackWebhookSecretName] ?? null,
     bundledScenarios: (env[EnvVar.BundledScenarios] ?? 'sigil').split(',').filter(Boolean),
+    taskSize: {
+      cpu: positiveIntEnv(env, EnvVar.TaskCpu, DEFAULT_TASK_SIZE.cpu),
+      memoryMiB: positiveIntEnv(env, EnvVar.TaskMemoryMiB, DEFAULT_TASK_SIZE.memoryMiB),
+    },
     log,
   };
 }

@@ -74,7 +74,7 @@ export async function handler(event: unknown): Promise<StartRunResponse> {
     return {
       ...rest,
       plan: { segments: manifest.segments, deadline: new Date(manifest.deadlineMs).toISOString(), request: manifest.request },
-      costEstimateUsd: estimateRunCost({ segments: manifest.request.segments, durationS: manifest.request.durationS }).totalUsd,
+      costEstimateUsd: estimateRunCost({ segments: manifest.request.segments, durationS: manifest.request.durationS, ...runtime.taskSize }).totalUsd,
     };
   }
   return outcome;

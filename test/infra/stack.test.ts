@@ -217,6 +217,12 @@ describe('run lifecycle', () => {
     );
   });
 
+  test('environment carries the task size', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SOAK_TASK_CPU: '1024', SOAK_TASK_MEMORY_MIB: '2048' }) },
+    });
+  });
+
   test('environment lists the bundled scenarios', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SOAK_BUNDLED_SCENARIOS: 'sigil' }) } });
   });

@@ -10,6 +10,7 @@ import { ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand, type RunT
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { startedByForRun } from '../../adapters/aws/ecs-launcher.js';
+import { estimateRunCost } from '../../core/cost.js';
 import { keys } from '../../core/ports.js';
 import { handler } from '../../lambdas/start-run/handler.js';
 import { StderrCapture } from '../support/capture-stderr.js';
@@ -35,6 +36,8 @@ Object.assign(process.env, {
   SOAK_SUBNETS: 'subnet-0a1b2c3d4e5f60718,subnet-0b1c2d3e4f5061728',
   SOAK_SECURITY_GROUPS: 'sg-0a1b2c3d4e5f60718',
   SOAK_ASSIGN_PUBLIC_IP: 'false',
+  SOAK_TASK_CPU: '2048',
+  SOAK_TASK_MEMORY_MIB: '4096',
   SOAK_BUNDLED_SCENARIOS: 'sigil',
   SOAK_LOG_LEVEL: 'info',
 });
@@ -147,6 +150,9 @@ describe('start-run handler', () => {
     const response = (await handler({})) as Record<string, unknown>;
     assert.equal(typeof response.costEstimateUsd, 'number');
     assert.ok((response.costEstimateUsd as number) > 0, String(response.costEstimateUsd));
+    // Priced at the deployed task size (2 vCPU, 4 GB), not the default 1 vCPU, 2 GB.
+    assert.equal(response.costEstimateUsd, estimateRunCost({ segments: 2, durationS: 1800, cpu: 2048, memoryMiB: 4096 }).totalUsd);
+    assert.notEqual(response.costEstimateUsd, estimateRunCost({ segments: 2, durationS: 1800 }).totalUsd);
     assert.equal('manifest' in response, false);
   });
 
