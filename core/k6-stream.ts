@@ -40,6 +40,16 @@ const TAGS_KEY = '"tags":';
 
 const secondCache = new Map<string, number>();
 
+/**
+ * Returns a copy of `text` that does not keep its source alive. Lines are slices of a
+ * 64 KiB chunk decoded at once, and V8 keeps the whole chunk alive while any slice of it
+ * lives. A slice kept as a cache key therefore held its chunk for the life of the cache,
+ * about 3 MiB a minute at 16,000 requests/s. Flattening a concatenation makes a copy.
+ */
+export function detachString(text: string): string {
+  return (' ' + text).slice(1);
+}
+
 /** Epoch ms of `secondsText + offset`, from the cache or Date.parse; null when invalid. */
 function secondBase(secondsText: string, offset: string): number | null {
   const cacheKey = secondsText + offset;
@@ -49,7 +59,7 @@ function secondBase(secondsText: string, offset: string): number | null {
     if (Number.isNaN(parsed)) return null;
     base = parsed;
     if (secondCache.size > 4096) secondCache.clear();
-    secondCache.set(cacheKey, base);
+    secondCache.set(detachString(cacheKey), base);
   }
   return base;
 }

@@ -14,7 +14,7 @@ import {
   type MutableAggregate,
   type MutableRequests,
 } from './aggregates.js';
-import { parseLine, parsePoint, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
+import { detachString, parseLine, parsePoint, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
 import { FAILURE_KINDS, SCHEMA_VERSION, type FailureCounts, type ProbeAggregate, type WindowRecord } from './schemas.js';
 
 export const OTHER_NAME = 'other';
@@ -168,7 +168,8 @@ export class WindowAggregator {
 
   addDefinition(definition: K6MetricDefinition): void {
     if (!this.#definitions.has(definition.name) && this.#definitions.size >= this.#maxMetrics) return;
-    this.#definitions.set(definition.name, definition);
+    const name = detachString(definition.name);
+    this.#definitions.set(name, { ...definition, name });
   }
 
   noteUnparsable(nowMs = Date.now()): void {
@@ -240,7 +241,8 @@ export class WindowAggregator {
     }
 
     const info = this.#tagInfo(tagsJson);
-    this.#addToMetric(window.metrics, metric, definition.type, value);
+    // The definition's name, not `metric`: a window's keys outlive the line's chunk (see detachString).
+    this.#addToMetric(window.metrics, definition.name, definition.type, value);
     for (const key of this.#filterKeys(info, metric)) this.#addToMetric(window.metrics, key, definition.type, value);
 
     switch (metric) {
@@ -400,7 +402,7 @@ export class WindowAggregator {
     // Tag sets repeat for every request of the same name and status, so the cache stays
     // small. A script with unique tags per request would grow it without the reset.
     if (this.#tagCache.size > 20_000) this.#tagCache.clear();
-    this.#tagCache.set(tagsJson, info);
+    this.#tagCache.set(detachString(tagsJson), info);
     this.#lastTagsJson = tagsJson;
     this.#lastTagInfo = info;
     return info;

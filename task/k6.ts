@@ -11,6 +11,7 @@ import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { EnvVar, K6_OTEL_PREFIX, K6OtelEnvVar } from '../core/env-vars.js';
 import { redact } from '../core/log.js';
+import { parseMetricKey } from '../core/windows.js';
 
 export const K6_SAFE_ENV = {
   K6_NO_USAGE_REPORT: 'true',
@@ -208,6 +209,32 @@ export interface RunArgsInput {
   outPath: string;
   /** Adds k6's OpenTelemetry output next to the JSON output; k6 reads its settings from `K6_OTEL_*` variables. */
   otel?: boolean;
+  /** k6 system tags to attach to samples (`--system-tags`); k6's defaults when absent. */
+  systemTags?: readonly string[];
+}
+
+/** The system tags the runner reads: a request's name, its status and how it failed. */
+export const RUNNER_SYSTEM_TAGS = ['name', 'status', 'expected_response', 'error_code'] as const;
+
+/** Every system tag of k6 v1.3.0. */
+export const K6_SYSTEM_TAGS: readonly string[] = [
+  'proto', 'subproto', 'status', 'method', 'url', 'name', 'group', 'check', 'error', 'error_code',
+  'tls_version', 'scenario', 'service', 'expected_response', 'vu', 'iter', 'ip', 'ocsp_status',
+];
+
+/**
+ * Returns the system tags a segment requests from k6: those the runner reads, plus each
+ * system tag a threshold key filters on, such as `method` in
+ * `http_req_duration{method:POST}`. Other tags (`url`, `proto`, `scenario`, ...) would
+ * lengthen every sample line by a third and cost k6 and the runner CPU for nothing.
+ * Tags a script sets itself are not system tags and always stay.
+ */
+export function systemTagsFor(thresholdKeys: readonly string[]): string[] {
+  const tags = new Set<string>(RUNNER_SYSTEM_TAGS);
+  for (const key of thresholdKeys) {
+    for (const tag of Object.keys(parseMetricKey(key).tags)) if (K6_SYSTEM_TAGS.includes(tag)) tags.add(tag);
+  }
+  return [...tags];
 }
 
 /**
@@ -228,6 +255,7 @@ export function buildRunArgs(input: RunArgsInput): string[] {
     input.executionSegment,
     '--execution-segment-sequence',
     input.sequence,
+    ...(input.systemTags ? ['--system-tags', input.systemTags.join(',')] : []),
     '--out',
     `json=${input.outPath}`,
     ...(input.otel ? ['--out', K6_OTEL_OUTPUT] : []),

@@ -35,7 +35,7 @@ import {
   type WindowRecord,
 } from '../core/schemas.js';
 import { stopReasonForExit } from './segment-exit.js';
-import { buildRunArgs, k6Environment, k6Version, otelOutputFromEnv } from './k6.js';
+import { buildRunArgs, k6Environment, k6Version, otelOutputFromEnv, systemTagsFor } from './k6.js';
 import { TargetProbe } from './probe.js';
 
 export interface SegmentRunnerOptions {
@@ -164,6 +164,8 @@ export class SegmentRunner {
       sequence: segment.sequence,
       outPath: fifo.path,
       otel: otel !== undefined,
+      // An OpenTelemetry backend may want every tag; the runner's own stream needs few.
+      systemTags: otel === undefined ? systemTagsFor(Object.keys(manifest.thresholds)) : undefined,
     });
     const child = spawn(k6Bin, args, {
       env: k6Environment({ ...this.scenarioEnv(), ...otel?.env }, {}),
@@ -379,7 +381,14 @@ export class SegmentRunner {
       this.#lastCheckpointSeq = seq;
       this.#storeFailed = false;
       this.#rollup.add(batch, seq);
-      this.#log.info('windows checkpointed', { event: LogEvent.WindowsCheckpointed, seq, windows: batch.length });
+      const memory = process.memoryUsage();
+      // The runner's own memory, so that a soak of many hours shows whether it stays flat.
+      this.#log.info('windows checkpointed', {
+        event: LogEvent.WindowsCheckpointed,
+        seq,
+        windows: batch.length,
+        memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, arrayBuffersBytes: memory.arrayBuffers },
+      });
       if (this.#options.metrics) {
         await this.#options.metrics
           .publish(liveMetricData(batch, manifest.env))

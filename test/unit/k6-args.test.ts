@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildRunArgs, K6_API_ADDRESS, k6Environment, otelOutputFromEnv, otelResourceAttributes } from '../../task/k6.js';
+import { buildRunArgs, K6_API_ADDRESS, k6Environment, otelOutputFromEnv, otelResourceAttributes, systemTagsFor } from '../../task/k6.js';
 
 const BASE_INPUT = {
   scriptPath: '/scenarios/sigil/script.js',
@@ -36,6 +36,12 @@ describe('buildRunArgs', () => {
     ]);
   });
 
+  test('asks for the system tags given', () => {
+    const args = buildRunArgs({ ...BASE_INPUT, systemTags: ['name', 'status'] });
+    assert.equal(args[args.indexOf('--system-tags') + 1], 'name,status');
+    assert.equal(args.at(-1), '/scenarios/sigil/script.js');
+  });
+
   test('otel false adds nothing', () => {
     assert.deepEqual(buildRunArgs({ ...BASE_INPUT, otel: false }), buildRunArgs(BASE_INPUT));
   });
@@ -51,6 +57,24 @@ describe('buildRunArgs', () => {
   test('keeps the API on loopback', () => {
     const args = buildRunArgs({ ...BASE_INPUT, otel: true });
     assert.equal(args[args.indexOf('--address') + 1], '127.0.0.1:0');
+  });
+});
+
+describe('systemTagsFor', () => {
+  test('keeps the tags the runner reads and those thresholds filter on', () => {
+    assert.deepEqual(systemTagsFor([]), ['name', 'status', 'expected_response', 'error_code']);
+    assert.deepEqual(systemTagsFor(['http_req_duration{method:POST,name:verify}', 'http_reqs{group:::login}', 'checks']), [
+      'name',
+      'status',
+      'expected_response',
+      'error_code',
+      'method',
+      'group',
+    ]);
+  });
+
+  test('leaves out tags a script sets itself', () => {
+    assert.deepEqual(systemTagsFor(['http_req_duration{tier:gold}']), ['name', 'status', 'expected_response', 'error_code']);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineSplitter, parseK6Time, parseLine } from '../../core/k6-stream.js';
+import { detachString, LineSplitter, parseK6Time, parseLine } from '../../core/k6-stream.js';
 
 const POINT =
   '{"metric":"http_req_duration","type":"Point","data":{"time":"2026-12-04T19:29:40.611250837Z","value":1000.296067,"tags":{"error":"request timeout","error_code":"1050","expected_response":"false","group":"","method":"GET","name":"verify","scenario":"sigil","status":"0","url":"verify"}}}';
@@ -96,4 +96,13 @@ test('line splitter keeps multi-byte characters split across chunks', () => {
   splitter.push(bytes.subarray(0, 2));
   splitter.push(bytes.subarray(2));
   assert.deepEqual(lines, ['név']);
+});
+
+test('detachString copies a slice of a chunk exactly', () => {
+  const chunk = `${'x'.repeat(70_000)}{"name":"verify","status":"200"}`;
+  const slice = chunk.slice(70_000);
+  const copy = detachString(slice);
+  assert.equal(copy, '{"name":"verify","status":"200"}');
+  assert.equal(detachString(''), '');
+  assert.equal(detachString('é✓'), 'é✓');
 });
