@@ -139,9 +139,13 @@ const DRIFT_SERIES: readonly DriftSeriesSpec[] = [
  * 2. it rises: a positive Theil–Sen slope, or a zero slope with a positive Kendall S,
  *    which happens when most values are tied, as an error rate of 0 in most minutes;
  * 3. the median of the last quarter of the time after warm-up exceeds that of the
- *    first quarter by more than the tolerance. Latency must rise by more than both the
- *    relative tolerance and the absolute floor in ms. The error rate must rise by more
+ *    first quarter by more than the tolerance. Latency must rise by more than each of
+ *    the relative tolerance, the absolute floor in ms and `latencySpreadMultiple` times
+ *    the spread of the points around the fitted line. The error rate must rise by more
  *    than its absolute tolerance.
+ *
+ * The spread bound lets a quiet series be judged by the tight relative tolerance while
+ * a noisy one needs a rise well above its own noise.
  *
  * Quarter medians and the Theil–Sen slope both ignore a short stall, so a few slow
  * minutes that recover do not count as drift. A lasting step up does count.
@@ -152,11 +156,7 @@ export function analyzeDrift(series: readonly SeriesPoint[], options: DriftOptio
 
 function analyzeDriftSeries(spec: DriftSeriesSpec, series: readonly SeriesPoint[], options: DriftOptions): SeriesAnalysis {
   const { drift } = options;
-  const tolerance =
-    spec.kind === 'latency'
-      ? `Mann–Kendall p < ${drift.alpha}, a rising slope, and a last-quarter median above the first by more than ` +
-        `${formatPercent(drift.latencyRelativeTolerance)} and ${drift.latencyAbsoluteToleranceMs} ms`
-      : `Mann–Kendall p < ${drift.alpha}, a rising slope, and a last-quarter median above the first by more than ${drift.errorRateTolerance}`;
+  const tolerance = driftToleranceText(spec.kind, drift, null);
 
   const { valueCount, samples } = collect(series, spec.pick, options.runStartMs, options.warmupS);
   if (valueCount === 0) return emptyAnalysis(spec.series, spec.unit, tolerance, 'no-data', `no ${spec.series} values in the run`);
@@ -173,10 +173,11 @@ function analyzeDriftSeries(spec: DriftSeriesSpec, series: readonly SeriesPoint[
   const { first, last } = quarterMedians(samples);
   const change = last - first;
   const relativeChange = first > 0 ? change / first : null;
+  const spread = spec.kind === 'latency' ? residualSpread(x, y, fit.value) : null;
 
   const significant = test.pValue < drift.alpha;
   const rising = fit.value.slope > 0 || (fit.value.slope === 0 && test.s > 0);
-  const flagged = significant && rising && exceedsTolerance(spec.kind, change, relativeChange, drift);
+  const flagged = significant && rising && exceedsTolerance(spec.kind, change, relativeChange, drift, spread ?? 0);
 
   const trendFit: TrendFit = {
     slopePerHour: fit.value.slope,
@@ -214,8 +215,29 @@ function analyzeDriftSeries(spec: DriftSeriesSpec, series: readonly SeriesPoint[
     relativeChange,
     growthPerHour: null,
     projected24h: null,
-    tolerance,
+    tolerance: driftToleranceText(spec.kind, drift, spread),
   };
+}
+
+/** Describes the drift rule of a series, with the measured spread of a latency series once known. */
+function driftToleranceText(kind: DriftSeriesSpec['kind'], drift: EnvConfig['drift'], spreadMs: number | null): string {
+  const prefix = `Mann–Kendall p < ${drift.alpha}, a rising slope, and a last-quarter median above the first by more than`;
+  if (kind === 'errorRate') return `${prefix} ${drift.errorRateTolerance}`;
+  const spreadText = spreadMs === null ? 'the spread around the trend' : `the spread around the trend (${formatNumber(spreadMs)} ms)`;
+  return (
+    `${prefix} ${formatPercent(drift.latencyRelativeTolerance)}, ${drift.latencyAbsoluteToleranceMs} ms ` +
+    `and ${drift.latencySpreadMultiple} × ${spreadText}`
+  );
+}
+
+/**
+ * Returns the robust spread of the points around the fitted line: 1.4826 × the median
+ * absolute deviation of the residuals, which estimates their standard deviation when the
+ * noise is normal, while a stall of a few points moves it little.
+ */
+function residualSpread(x: readonly number[], y: readonly number[], fit: { slope: number; intercept: number }): number {
+  const residuals = y.map((value, index) => value - (fit.intercept + fit.slope * x[index]!));
+  return MAD_TO_SIGMA * (mad(residuals) ?? 0);
 }
 
 function exceedsTolerance(
@@ -223,9 +245,11 @@ function exceedsTolerance(
   change: number,
   relativeChange: number | null,
   drift: EnvConfig['drift'],
+  spread: number,
 ): boolean {
   if (kind === 'errorRate') return change > drift.errorRateTolerance;
   if (change <= drift.latencyAbsoluteToleranceMs) return false;
+  if (change <= drift.latencySpreadMultiple * spread) return false;
   // A first quarter at 0 ms has no relative change, and any rise from 0 exceeds every ratio.
   if (relativeChange === null) return true;
   return relativeChange > drift.latencyRelativeTolerance;

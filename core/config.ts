@@ -136,10 +136,20 @@ export const EnvConfigSchema = z
       .object({
         /** Significance level of the Mann–Kendall test. */
         alpha: z.number().gt(0).lt(0.5).default(0.01),
-        /** Relative growth of p50/p95/p99 (last quarter over first) that counts as drift. */
-        latencyRelativeTolerance: z.number().positive().default(0.25),
+        /**
+         * Relative growth of p50/p95/p99 (last quarter over first) that counts as drift.
+         * The quarter medians of a linear rise are 3/4 of the rise apart, so 0.1 finds a
+         * rise of about 14 % or more over the time after warm-up. 0.25 needed 35 %.
+         */
+        latencyRelativeTolerance: z.number().positive().default(0.1),
         /** Absolute floor in ms, so sub-millisecond noise never counts as drift. */
         latencyAbsoluteToleranceMs: z.number().nonnegative().default(5),
+        /**
+         * Multiple of the spread of the latency points around their fitted line (1.4826 ×
+         * MAD of the residuals) that the rise must exceed as well, so a noisy series needs
+         * a rise well above its own noise.
+         */
+        latencySpreadMultiple: z.number().nonnegative().default(2),
         /**
          * Absolute rise of the error rate (last quarter minus first) that counts as drift.
          * 0.01 found a rise from 0 to 2 % over a 5-minute run in 19 of 40 replays, 0.005 in 37.

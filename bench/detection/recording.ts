@@ -19,6 +19,8 @@ export const RecordingSchema = z.object({
   /** The verdict and reason codes of the runner's own report (per-minute analyses). */
   verdict: z.string(),
   reasons: z.array(z.string()),
+  /** The machine's 1-minute load average when the run started and when it ended. */
+  loadAverage1m: z.object({ start: z.number(), end: z.number() }).optional(),
   series10s: z.array(SeriesPointSchema),
   series60s: z.array(SeriesPointSchema),
 });

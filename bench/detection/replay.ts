@@ -11,7 +11,7 @@
  * The recorded series already hold real noise, so a replay is noisier than a real run.
  */
 import { analyzeDrift, analyzeLeaks, warmupSeconds } from '../../core/analysis.js';
-import { compareWithBaseline, regressionReasons, type ProbeWithGrowthFloor, type RegressionConfig } from '../../core/baseline.js';
+import { compareWithBaseline, regressionReasons } from '../../core/baseline.js';
 import type { EnvConfig } from '../../core/config.js';
 import { HistoryEntrySchema, type HistoryEntry } from '../../core/history.js';
 import type { SeriesAnalysis, SeriesPoint } from '../../core/report-schema.js';
@@ -22,16 +22,13 @@ import type { Recording } from './recording.js';
 export type Resolution = '10s' | '60s';
 
 /**
- * One way of running the analyses: a resolution and a configuration. A probe's
- * `leakMinGrowth` (see ProbeWithGrowthFloor) is the least total growth after the warm-up
- * that a leak finding needs. Without it, the per-hour tolerance alone decides.
+ * One way of running the analyses: the resolution of the points and the configuration.
+ * The benchmark uses the runner's defaults (see defaultVariant in run.ts).
  */
 export interface Variant {
   name: string;
   resolution: Resolution;
-  /** Also analyse p50 for drift, with the latency rule of p95 and p99 (proposed for analyzeDrift). */
-  driftP50: boolean;
-  config: Omit<EnvConfig, 'probe'> & Pick<RegressionConfig, 'baseline' | 'regression'> & { probe: EnvConfig['probe'] & { series: ProbeWithGrowthFloor[] } };
+  config: EnvConfig;
 }
 
 /** Seeded uniform generator in [0, 1) (mulberry32). */
@@ -124,37 +121,15 @@ export interface AnalysisOutcome {
   leaks: SeriesAnalysis[];
 }
 
-/**
- * Runs the drift and leak analyses as finalize does and returns the reason codes they
- * would add, plus the minimum-growth rule of the variant for leak findings.
- */
+/** Runs the drift and leak analyses as finalize does and returns the reason codes they would add. */
 export function analyze(series: readonly SeriesPoint[], runStartMs: number, warmupS: number, variant: Variant): AnalysisOutcome {
   const { config } = variant;
   const drift = analyzeDrift(series, { runStartMs, warmupS, drift: config.drift });
-  if (variant.driftP50) {
-    // analyzeDrift has no p50 series yet: analyse p50 in the place of p95, under the same rule.
-    const asP95 = series.map((point) => ({ ...point, p95: point.p50 }));
-    const p50 = analyzeDrift(asP95, { runStartMs, warmupS, drift: config.drift }).find((analysis) => analysis.series === 'p95')!;
-    drift.unshift({ ...p50, series: 'p50' });
-  }
-  // The proposed rule: a probe's tolerance per hour is at least its leakMinGrowth spread
-  // over the time after warm-up, for the whole slope and for the second half alike.
-  const analysedHours = analysedSpanHours(series, runStartMs, warmupS);
-  const probes = (config.probe.series as ProbeWithGrowthFloor[]).map((probe) => {
-    if (!probe.leakMinGrowth || analysedHours <= 0 || probe.leakTolerancePerHour === null) return probe;
-    return { ...probe, leakTolerancePerHour: Math.max(probe.leakTolerancePerHour, probe.leakMinGrowth / analysedHours) };
-  });
-  const leaks = analyzeLeaks(series, { runStartMs, warmupS, probes, leak: config.leak });
+  const leaks = analyzeLeaks(series, { runStartMs, warmupS, probes: config.probe.series, leak: config.leak });
   const codes: string[] = [];
   for (const analysis of leaks) if (analysis.status === 'flagged') codes.push(`LEAK_${analysis.series.toUpperCase()}`);
   for (const analysis of drift) if (analysis.status === 'flagged') codes.push(`DRIFT_${analysis.series.toUpperCase()}`);
   return { codes, drift, leaks };
-}
-
-function analysedSpanHours(series: readonly SeriesPoint[], runStartMs: number, warmupS: number): number {
-  const times = series.map((point) => point.t).filter((t) => t >= runStartMs + warmupS * 1000);
-  if (times.length < 2) return 0;
-  return (Math.max(...times) - Math.min(...times)) / 3_600_000;
 }
 
 /** Returns whether the reason codes of a run meet the case's expectation. */

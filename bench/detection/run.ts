@@ -7,18 +7,18 @@
  * Without --record it replays the recordings in bench/detection/recordings/. With
  * --record it first runs real soaks (record.ts): all cases twice, or with --quick one
  * clean run and one strong heap leak. Each real run takes 5 minutes plus about 20 s.
+ * The replays run the analyses with the runner's default configuration.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { warmupSeconds } from '../../core/analysis.js';
-import { BaselineSettingsSchema, RegressionRulesSchema } from '../../core/baseline.js';
+import { analysisPointSeconds, warmupSeconds } from '../../core/analysis.js';
 import { parseEnvConfig } from '../../core/config.js';
 import type { HistoryEntry } from '../../core/history.js';
 import { median } from '../../core/stats.js';
-import { DETECTION_CASES, type DetectionCase } from './cases.js';
-import { DEFAULT_RECORDINGS_DIR, recordRuns, unknownCases } from './record.js';
+import { BASE_API_ARGS, DETECTION_CASES, type DetectionCase } from './cases.js';
+import { DEFAULT_RECORDINGS_DIR, recordRuns, sameSetup, unknownCases } from './record.js';
 import { RecordingSchema, type Recording } from './recording.js';
 import {
   analyze,
@@ -35,7 +35,6 @@ import {
 } from './replay.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const MIB = 1024 * 1024;
 
 /** Real runs of the full mode: leaks and trends are injected in pairs, see recordRuns. */
 export const FULL_RUNS = [
@@ -53,45 +52,18 @@ export const QUICK_RUNS = ['clean', 'heap-leak/strong+fd-leak/strong'];
 
 const BASELINE_NIGHTS = 7;
 
-/** Returns the analyses as they are today: per-minute series and the default configuration. */
-function currentVariant(): Variant {
-  return {
-    name: 'current',
-    resolution: '60s',
-    driftP50: false,
-    config: { ...parseEnvConfig({}, null), baseline: BaselineSettingsSchema.parse({}), regression: RegressionRulesSchema.parse({}) },
-  };
-}
-
-/** Proposed default of `drift.errorRateTolerance`: a rise of half a percentage point. */
-export const PROPOSED_ERROR_RATE_TOLERANCE = 0.005;
-/** Latency floor of the benchmark runs, for an API whose p50 is about 0.5 ms. */
-export const BENCH_LATENCY_FLOOR_MS = 0.2;
-
-/** Proposed `leakMinGrowth` of the default probes: total growth after warm-up, in the probe's unit. */
-export const PROPOSED_LEAK_MIN_GROWTH: Record<string, number> = {
-  heapUsedBytes: 12 * MIB,
-  residentMemoryBytes: 32 * MIB,
-  openFds: 40,
-};
-
-/** Returns the proposed settings for short runs: 10-second points and the tolerances below. */
-export function proposedVariant(): Variant {
-  const config = parseEnvConfig(
-    {
-      // The example API answers in under a millisecond, so the 5 ms floor of real APIs would
-      // hide every drift it injects: the benchmark lowers the floor, not the relative rule.
-      drift: { latencyAbsoluteToleranceMs: BENCH_LATENCY_FLOOR_MS, errorRateTolerance: PROPOSED_ERROR_RATE_TOLERANCE },
-    },
-    null,
-  );
-  const probes = config.probe.series.map((probe) => ({ ...probe, leakMinGrowth: PROPOSED_LEAK_MIN_GROWTH[probe.name] ?? null }));
-  return {
-    name: 'proposed',
-    resolution: '10s',
-    driftP50: true,
-    config: { ...config, probe: { ...config.probe, series: probes }, baseline: BaselineSettingsSchema.parse({}), regression: RegressionRulesSchema.parse({}) },
-  };
+/**
+ * Returns the analyses as the runner runs them: the default configuration, and points of
+ * the length finalize picks for the run (analysisPoints.targetPoints), 10 s for a 5-minute run.
+ */
+export function defaultVariant(durationS: number): Variant {
+  const config = parseEnvConfig({}, null);
+  const warmupS = warmupSeconds(durationS, config.warmup);
+  const pointS = analysisPointSeconds(durationS, warmupS, config.analysisPoints.targetPoints);
+  if (pointS !== 10 && pointS !== 60) {
+    throw new Error(`the recordings hold 10-second and 60-second points, but a ${durationS} s run is analysed in ${pointS}-second points`);
+  }
+  return { name: 'defaults', resolution: pointS === 10 ? '10s' : '60s', config };
 }
 
 export interface CaseResult {
@@ -207,11 +179,10 @@ function targetOf(testCase: DetectionCase): string {
 }
 
 export function formatTable(results: readonly CaseResult[]): string {
-  const header = ['analyses', 'case', 'fault', 'real runs met', 'runner verdict', 'replays met', 'false alarms', 'other findings', 'time to detection', 'regression met', 'target'];
+  const header = ['case', 'fault', 'real runs met', 'runner verdict', 'replays met', 'false alarms', 'other findings', 'time to detection', 'regression met', 'target'];
   const rows = results.map((result) => {
     const testCase = DETECTION_CASES.find((candidate) => candidate.id === result.caseId)!;
     return [
-      result.variant,
       result.caseId,
       result.fault,
       `${result.realMet} of ${result.realRuns}`,
@@ -263,24 +234,40 @@ async function main(): Promise<number> {
       process.stderr.write(`detection: unknown case ${unknown.join(', ')}.\n`);
       return 2;
     }
-    await recordRuns(groups, values.quick || values.cases ? 1 : 2, dir, (line) => process.stderr.write(`${line}\n`));
+    const failed = await recordRuns(groups, values.quick || values.cases ? 1 : 2, dir, (line) => process.stderr.write(`${line}\n`));
+    if (failed.length > 0) process.stderr.write(`detection: ${failed.length} run(s) failed and are not in the table: ${failed.join(', ')}.\n`);
   }
 
   const recordings = loadRecordings(dir);
-  const clean = recordings.filter((recording) => recording.caseId === 'clean');
+  const otherSetup = recordings.filter((recording) => !sameSetup(recording.apiArgs));
+  if (otherSetup.length > 0) {
+    process.stderr.write(
+      `detection: ${otherSetup.length} recording(s) in ${dir} lack the switches every run now starts with (${BASE_API_ARGS.join(' ')}), ` +
+        `such as ${otherSetup[0]!.caseId} #${otherSetup[0]!.repeat}; record them again so that all come from the same setup.\n`,
+    );
+    return 2;
+  }
+  // A run short of its planned load (LOAD_SHORT) happens when other processes starve k6
+  // or the API of CPU. Its series then describe the machine rather than the fault.
+  const shortOfLoad = recordings.filter((recording) => recording.reasons.includes('LOAD_SHORT'));
+  if (shortOfLoad.length > 0) {
+    const names = shortOfLoad.map((recording) => `${recording.caseId} #${recording.repeat}`).join(', ');
+    process.stderr.write(`detection: left out ${shortOfLoad.length} recording(s) that fell short of the planned load (LOAD_SHORT): ${names}.\n`);
+  }
+  const usable = recordings.filter((recording) => !shortOfLoad.includes(recording));
+  const clean = usable.filter((recording) => recording.caseId === 'clean');
   if (clean.length === 0) {
     process.stderr.write(`detection: no clean recording in ${dir}; the noise model needs one. Record one with --record --cases clean.\n`);
     return 2;
   }
   const faultReplays = Number(values.replays ?? (values.quick ? 5 : 10));
   const results: CaseResult[] = [];
-  for (const variant of [currentVariant(), proposedVariant()]) {
-    for (const testCase of DETECTION_CASES) {
-      const own = recordings.filter((recording) => recording.caseId === testCase.id);
-      if (own.length === 0) continue;
-      const replays = testCase.expect.verdict === 'PASS' ? 2 * faultReplays : faultReplays;
-      results.push(evaluateCase(testCase, own, clean, variant, replays));
-    }
+  const variant = defaultVariant(clean[0]!.durationS);
+  for (const testCase of DETECTION_CASES) {
+    const own = usable.filter((recording) => recording.caseId === testCase.id);
+    if (own.length === 0) continue;
+    const replays = testCase.expect.verdict === 'PASS' ? 2 * faultReplays : faultReplays;
+    results.push(evaluateCase(testCase, own, clean, variant, replays));
   }
   const table = formatTable(results);
   process.stdout.write(`${table}\n`);

@@ -4,6 +4,19 @@ import type { Logger } from 'pino';
 import { RetainedFds, RetainedHeap, fdLeakTarget, heapLeakTargetBytes, warmupTargetBytes } from './leaks.js';
 import type { ResolvedOptions } from './options.js';
 
+/**
+ * Rounds a delay in ms to a whole number of ms for a timer, which would truncate the
+ * fraction. The fraction becomes one more millisecond with a probability equal to it, so
+ * the mean delay over many requests stays exact. A drift of 0.3 ms then delays 30 % of the
+ * requests by 1 ms instead of none. `draw` returns a number in [0, 1), Math.random by default.
+ */
+export function wholeDelayMs(ms: number, draw: () => number = Math.random): number {
+  if (!(ms > 0)) return 0;
+  const whole = Math.floor(ms);
+  const fraction = ms - whole;
+  return fraction > 0 && draw() < fraction ? whole + 1 : whole;
+}
+
 /** Period of the tick that makes the leaks and the warm-up growth catch up with uptime. */
 const TICK_MS = 100;
 
@@ -109,6 +122,11 @@ export class FaultController {
 
   driftMs(): number {
     return (this.options.driftMsPerMin * this.uptimeS()) / 60;
+  }
+
+  /** Delay of every API response before any slow-request delay, in ms: the base latency plus the drift. */
+  responseDelayMs(): number {
+    return this.options.baseLatencyMs + this.driftMs();
   }
 
   get slowMs(): number {

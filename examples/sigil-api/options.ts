@@ -26,6 +26,8 @@ export interface ExampleApiOptions {
   leakHeapMaxMb?: number;
   /** File descriptors on /dev/null opened and kept per minute of uptime. */
   leakFdsPerMin?: number;
+  /** Delay of every API response in ms, so the API responds in tens of ms like a real one. Default 0. */
+  baseLatencyMs?: number;
   /** Response delay added per minute of uptime, in ms. */
   driftMsPerMin?: number;
   /** Fraction of valid API requests that get a 500 response. */
@@ -62,6 +64,7 @@ export interface ResolvedOptions {
   leakHeapMbPerMin: number;
   leakHeapMaxMb: number;
   leakFdsPerMin: number;
+  baseLatencyMs: number;
   driftMsPerMin: number;
   errorRate: number;
   errorRateRisePerMin: number;
@@ -116,6 +119,7 @@ export const NUMERIC_OPTIONS: readonly NumericOptionSpec[] = [
   { key: 'leakHeapMbPerMin', flag: '--leak-heap-mb-per-min', min: 0, max: 1024, integer: false, default: 0, help: 'live JS heap retained per minute of uptime, in MB' },
   { key: 'leakHeapMaxMb', flag: '--leak-heap-max-mb', min: 1, max: 4096, integer: false, default: 1024, help: 'stop the heap leak once it retains this many MB' },
   { key: 'leakFdsPerMin', flag: '--leak-fds-per-min', min: 0, max: 6000, integer: false, default: 0, help: 'file descriptors on /dev/null opened and kept per minute of uptime' },
+  { key: 'baseLatencyMs', flag: '--base-latency-ms', min: 0, max: 60000, integer: false, default: 0, help: 'delay of every API response, in ms (the drift and slow delays add to it)' },
   { key: 'driftMsPerMin', flag: '--drift-ms-per-min', min: 0, max: 60000, integer: false, default: 0, help: 'response delay added per minute of uptime, in ms' },
   { key: 'errorRate', flag: '--error-rate', min: 0, max: 1, integer: false, default: 0, help: 'fraction of valid API requests that get a 500 response' },
   { key: 'errorRateRisePerMin', flag: '--error-rate-rise-per-min', min: 0, max: 60, integer: false, default: 0, help: 'added to the error rate per minute of uptime (capped at 1)' },

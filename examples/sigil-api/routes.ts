@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { FaultController } from './faults.js';
+import { type FaultController, wholeDelayMs } from './faults.js';
 import type { ApiMetrics } from './metrics.js';
 import type { SigilStore } from './store.js';
 import type { TokenIssuer } from './tokens.js';
@@ -250,12 +250,14 @@ async function handleConsciousness(context: ApiContext, exchange: Exchange): Pro
     return;
   }
 
-  let delayMs = faults.driftMs();
+  let delayMs = faults.responseDelayMs();
   if (faults.drawSlow()) {
     metrics.countFault('slow');
     delayMs += faults.slowMs;
   }
-  if (delayMs >= 1) {
+  // Timers count whole milliseconds; wholeDelayMs keeps the mean of a fractional delay.
+  delayMs = wholeDelayMs(delayMs);
+  if (delayMs > 0) {
     await faults.wait(delayMs);
     if (exchange.res.destroyed) return;
     if (faults.isDown) {

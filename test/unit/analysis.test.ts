@@ -254,9 +254,47 @@ describe('analyzeDrift', () => {
     assert.equal(analysis.status, 'no-data');
   });
 
+  it('flags a 20 % rise on a quiet series', () => {
+    const noise = seededNormal(11);
+    // +20 % over the run puts the quarter medians about 14 % apart: above 10 %, under 25 %.
+    const series = makeSeries(SIX_HOURS_MIN, (_, hours) => ({ p95: 100 + (20 * hours) / 6 + 0.5 * noise() }));
+    const analysis = driftOf(series, 'p95');
+    assert.equal(analysis.status, 'flagged');
+    assertWithin(analysis.relativeChange, 0.14, 0.1, 'relative change');
+
+    const withOldTolerance = driftOf(series, 'p95', { drift: { ...CONFIG.drift, latencyRelativeTolerance: 0.25 } });
+    assert.equal(withOldTolerance.status, 'ok');
+  });
+
+  it('leaves a rise within twice the spread alone', () => {
+    const noise = seededNormal(12);
+    // 1000 ms rising by 200 ms: quarter medians about 150 ms apart, above 10 % and 5 ms,
+    // but under 2 × the noise of 100 ms.
+    const series = makeSeries(SIX_HOURS_MIN, (_, hours) => ({ p95: 1000 + (200 * hours) / 6 + 100 * noise() }));
+    const analysis = driftOf(series, 'p95');
+    assert.equal(analysis.fit?.significant, true);
+    assert.ok(analysis.lastQuarter! - analysis.firstQuarter! > 100, `quarter medians ${analysis.firstQuarter} and ${analysis.lastQuarter}`);
+    assert.equal(analysis.status, 'ok');
+    assert.match(analysis.message, /rises within tolerance/);
+
+    const withoutSpreadBound = driftOf(series, 'p95', { drift: { ...CONFIG.drift, latencySpreadMultiple: 0 } });
+    assert.equal(withoutSpreadBound.status, 'flagged');
+  });
+
+  it('measures the spread around the trend, not around the mean', () => {
+    // An exact line has no spread around its fit, however steep it is.
+    const analysis = driftOf(makeSeries(SIX_HOURS_MIN, (_, hours) => ({ p95: 100 + 40 * hours })), 'p95');
+    assert.equal(analysis.status, 'flagged');
+    assert.match(analysis.tolerance, /2 × the spread around the trend \(0 ms\)$/);
+  });
+
   it('states its tolerance', () => {
-    const analysis = driftOf(makeSeries(60, () => ({ p95: 100 })), 'p95');
-    assert.match(analysis.tolerance, /25 % and 5 ms/);
+    const noise = seededNormal(13);
+    // 324 points of noise with a standard deviation of 3 ms: the scaled MAD is close to 3.
+    const analysis = driftOf(makeSeries(SIX_HOURS_MIN, () => ({ p95: 100 + 3 * noise() })), 'p95');
+    assert.match(analysis.tolerance, /by more than 10 %, 5 ms and 2 × the spread around the trend \((2\.[6-9]|3\.[0-4])\d* ms\)$/);
+    const errors = driftOf(makeSeries(60, () => ({ p95: 100 })), 'errorRate');
+    assert.match(errors.tolerance, /by more than 0\.005$/);
   });
 });
 
