@@ -106,8 +106,8 @@ function quarterMedians(series: SeriesPoint[], read: (point: SeriesPoint) => num
 const LEAK_TOLERANCE_TEXT = (perHour: string) =>
   `Mann–Kendall p < 0.01 and growth above ${perHour}/h, both after the warm-up and in its second half`;
 const LATENCY_TOLERANCE_TEXT =
-  'Mann–Kendall p < 0.01, a rising slope, and a last-quarter median above the first by more than 25 % and 5 ms';
-const ERROR_TOLERANCE_TEXT = 'Mann–Kendall p < 0.01, a rising slope, and a last-quarter median above the first by more than 0.01';
+  'Mann–Kendall p < 0.01, a rising slope, and a last-quarter median above the first by more than 10 %, 5 ms and 2 × the spread around the trend';
+const ERROR_TOLERANCE_TEXT = 'Mann–Kendall p < 0.01, a rising slope, and a last-quarter median above the first by more than 0.005';
 
 function leakAnalysis(
   series: SeriesPoint[],
