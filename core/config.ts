@@ -189,6 +189,23 @@ export const EnvConfigSchema = z
         checkpointEveryS: z.number().int().min(10).max(600).default(60),
         /** Distinct `name` tags kept apart; the rest fold into `other`. */
         maxRequestNames: z.number().int().min(1).max(1000).default(50),
+        /**
+         * k6 metrics the runner does not aggregate, because no analysis or report reads
+         * them. A metric that a threshold names is aggregated anyway. These timing trends
+         * are 7 of the about 13 sample lines k6 writes per request. Set [] to keep every
+         * metric in the stored windows.
+         */
+        skipMetrics: z
+          .array(z.string().min(1))
+          .default([
+            'http_req_blocked',
+            'http_req_connecting',
+            'http_req_tls_handshaking',
+            'http_req_sending',
+            'http_req_waiting',
+            'http_req_receiving',
+            'iteration_duration',
+          ]),
       })
       .strict()
       .prefault({}),

@@ -191,6 +191,17 @@ function parseNumberAt(line: string, start: number, end: number): number {
 // string skips scanning it and lets Map lookups use its cached hash.
 let lastTagsJson = '{}';
 
+/**
+ * Returns the metric name of a Point line without parsing its time, value or tags, or
+ * null when the line does not start like one.
+ */
+export function pointMetricName(line: string): string | null {
+  if (!occursAt(line, 0, POINT_PREFIX)) return null;
+  const nameEnd = line.indexOf('"', POINT_PREFIX.length);
+  if (nameEnd < 0 || !occursAt(line, nameEnd + 1, TYPE_AND_DATA)) return null;
+  return line.slice(POINT_PREFIX.length, nameEnd);
+}
+
 function parsePointFast(line: string): K6Point | null {
   const nameEnd = line.indexOf('"', POINT_PREFIX.length);
   if (nameEnd < 0) return null;

@@ -14,7 +14,7 @@ import {
   type MutableAggregate,
   type MutableRequests,
 } from './aggregates.js';
-import { detachString, parseLine, parsePoint, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
+import { detachString, parseLine, parsePoint, pointMetricName, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
 import { FAILURE_KINDS, SCHEMA_VERSION, type FailureCounts, type ProbeAggregate, type WindowRecord } from './schemas.js';
 
 export const OTHER_NAME = 'other';
@@ -80,6 +80,8 @@ export interface WindowAggregatorOptions {
   maxRequestNames?: number;
   /** Distinct metrics kept before unknown ones are only counted. */
   maxMetrics?: number;
+  /** Metrics whose points are counted and dropped unparsed, unless a key of `filters` names them. */
+  skipMetrics?: readonly string[];
 }
 
 /** Classifies a failed HTTP request by k6's `status` and `error_code` tags. */
@@ -112,6 +114,9 @@ export class WindowAggregator {
   readonly lengthMs: number;
   readonly graceMs: number;
   readonly #filters: TagFilter[];
+  readonly #skipMetrics: Set<string>;
+  /** Points of skipped metrics, counted and not aggregated. */
+  skippedPoints = 0;
   readonly #maxRequestNames: number;
   readonly #maxMetrics: number;
 
@@ -136,7 +141,9 @@ export class WindowAggregator {
     this.segment = options.segment;
     this.lengthMs = options.lengthMs ?? 10_000;
     this.graceMs = options.graceMs ?? 3_000;
+    const named = new Set((options.filters ?? []).map((key) => parseMetricKey(key).metric));
     this.#filters = (options.filters ?? []).map(parseMetricKey).filter((filter) => Object.keys(filter.tags).length > 0);
+    this.#skipMetrics = new Set((options.skipMetrics ?? []).filter((metric) => !named.has(metric)));
     this.#maxRequestNames = options.maxRequestNames ?? 50;
     this.#maxMetrics = options.maxMetrics ?? 200;
   }
@@ -151,6 +158,13 @@ export class WindowAggregator {
 
   /** Parses and aggregates one line of k6's JSON stream. */
   addLine(line: string): void {
+    if (this.#skipMetrics.size > 0) {
+      const name = pointMetricName(line);
+      if (name !== null && this.#skipMetrics.has(name)) {
+        this.skippedPoints += 1;
+        return;
+      }
+    }
     const point = parsePoint(line);
     if (point !== null) {
       this.addPoint(point.metric, point.timeMs, point.value, point.tagsJson);

@@ -98,6 +98,7 @@ export class SegmentRunner {
       graceMs: options.config.windows.graceS * 1000,
       filters: Object.keys(options.manifest.thresholds),
       maxRequestNames: options.config.windows.maxRequestNames,
+      skipMetrics: options.config.windows.skipMetrics,
     });
     let abortThresholds: ThresholdDefinition[] = [];
     try {

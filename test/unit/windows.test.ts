@@ -141,3 +141,21 @@ test('failures classify by status and k6 error code', () => {
   assert.equal(classifyFailure('0', '1101'), 'connection');
   assert.equal(classifyFailure('0', '1301'), 'otherTransport');
 });
+
+test('skipped metrics are counted, not aggregated, unless a threshold names them', () => {
+  const windows = new WindowAggregator({
+    runId: 'r',
+    segment: 0,
+    filters: ['http_req_blocked', 'http_req_duration{name:create}'],
+    skipMetrics: ['http_req_waiting', 'http_req_blocked', 'iteration_duration'],
+  });
+  for (const name of ['http_req_duration', 'http_req_waiting', 'http_req_blocked', 'iteration_duration']) windows.addLine(metricLine(name, 'trend'));
+  windows.addLine(pointLine('http_req_duration', BASE + 1000, 12, OK));
+  windows.addLine(pointLine('http_req_waiting', BASE + 1000, 11, OK));
+  windows.addLine(pointLine('http_req_blocked', BASE + 1000, 0.5, OK));
+  windows.addLine(pointLine('iteration_duration', BASE + 1000, 20, {}));
+  const [record] = windows.closeAll();
+  assert.equal(windows.skippedPoints, 2);
+  assert.deepEqual(Object.keys(record!.metrics).sort(), ['http_req_blocked', 'http_req_duration', 'http_req_duration{name:create}']);
+  assert.equal(record!.requests.ok, 1);
+});
