@@ -1,14 +1,15 @@
 /**
  * Rollups: each segment sums the 10-second windows it has stored into longer periods
- * and stores each finished period beside its windows, so that finalize of a long run
- * reads one record per period and segment instead of one per window.
+ * and stores the finished periods beside its windows every half hour and at its end,
+ * so that finalize of a long run reads one record per period and segment instead of
+ * one per window.
  *
  * A rollup record names the segment's windows it sums: those starting in
  * [fromMs, toMs). Records are written in order as numbered create-only objects, and
- * consecutive records cover consecutive spans. Windows a segment stored after the last
- * record (a segment killed mid-period, or a rollup write that failed) are read from
- * the window checkpoints numbered `tailSeq` and later, so the rollups never have to be
- * complete for finalize to be exact.
+ * consecutive records cover consecutive spans. finalize reads the windows stored after
+ * the last record from the checkpoints numbered `tailSeq` and later: those of a segment
+ * killed mid-period, or of a rollup write that failed. So finalize is exact even when
+ * the rollups are incomplete.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
