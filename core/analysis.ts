@@ -49,7 +49,7 @@ export function analysisPointSeconds(durationS: number, warmupS: number, targetP
 }
 
 /** One value of a series after the warm-up, with x in hours since the run start. */
-interface Sample {
+export interface Sample {
   t: number;
   x: number;
   y: number;
@@ -296,6 +296,15 @@ const DROP_NOISE_SIGMAS = 6;
  */
 const SAWTOOTH_MIN_DROPS = 6;
 
+/**
+ * Share of the time after warm-up, counted back from the end, in which growth must go on
+ * for a leak. Two thirds leave out growth that ends within the first third after the
+ * warm-up (caches filling, a heap reaching its working size) and still give the late
+ * slope two thirds of the points. With the last half, a weak leak's late slope, from
+ * fewer points, fell below the tolerance in 16 of 50 replays (docs/analysis.md).
+ */
+const LATE_SHARE = 2 / 3;
+
 type LeakShape = 'steady' | 'restarts' | 'sawtooth';
 
 interface ShapeFit {
@@ -307,9 +316,16 @@ interface ShapeFit {
 
 /**
  * Analyses each probe series that has a leak tolerance for growth after the warm-up.
- * Values that are null are gaps and skipped. The slope is per hour (x in hours since
- * the run start), `projected24h` is 24 hours at that slope, and `fit` describes the
- * line for the chart.
+ * Values that are null are gaps and skipped. Slopes are per hour (x in hours since
+ * the run start); `fit` describes the line over the whole time after warm-up, for the
+ * chart. `growthPerHour` is the growth that lasted: the smaller of that slope and the
+ * slope of the last two thirds (LATE_SHARE). A plateau reached after the warm-up then
+ * neither projects its early climb over 24 h (`projected24h`) nor enters the history
+ * as a steep slope.
+ *
+ * Probes reduced with `min` (memory) are read as floors first: each point becomes the
+ * lowest of it and the points before it, `leak.floorPoints` in all, within the pieces
+ * between drops (see trailingFloor).
  *
  * Drops split the series into pieces, and their number sets how growth is measured:
  * - no drop: Theil–Sen slope and Mann–Kendall test on all values;
@@ -321,10 +337,10 @@ interface ShapeFit {
  *   counts. It needs `leak.minPoints` floors.
  *
  * A series is flagged when the test is significant (p < `leak.alpha`), the slope is
- * above the probe's tolerance, and the slope over the second half of the time after
+ * above the probe's tolerance, and the slope over the last two thirds of the time after
  * warm-up is above the tolerance too. The last rule keeps growth that ends soon after
- * the warm-up (caches filling, then a plateau) from counting as a leak. The second
- * half has only half the points, so only its slope is checked, not its significance.
+ * the warm-up (caches filling, then a plateau) from counting as a leak. The last two
+ * thirds have fewer points, so only their slope is checked, not its significance.
  */
 export function analyzeLeaks(series: readonly SeriesPoint[], options: LeakOptions): SeriesAnalysis[] {
   return options.probes
@@ -342,17 +358,18 @@ function analyzeProbe(
   const unit = probe.unit;
   const tolerance =
     `Mann–Kendall p < ${leak.alpha} and growth above ${formatAmount(tolerancePerHour, unit)}/h, ` +
-    'both after the warm-up and in its second half' +
+    'both after the warm-up and in its last two thirds' +
     (probe.leakMinGrowth == null ? '' : `; in a short run, at least ${formatAmount(probe.leakMinGrowth, unit)} spread over the time after the warm-up`);
 
   const pick = (point: SeriesPoint): number | null | undefined => point.probes[probe.name];
-  const { valueCount, samples } = collect(series, pick, options.runStartMs, options.warmupS);
+  const { valueCount, samples: raw } = collect(series, pick, options.runStartMs, options.warmupS);
   if (valueCount === 0) return emptyAnalysis(probe.name, unit, tolerance, 'no-data', `no ${probe.name} values in the run`);
-  if (samples.length < leak.minPoints) {
-    return emptyAnalysis(probe.name, unit, tolerance, 'insufficient-data', notEnoughData(samples.length, leak.minPoints));
+  if (raw.length < leak.minPoints) {
+    return emptyAnalysis(probe.name, unit, tolerance, 'insufficient-data', notEnoughData(raw.length, leak.minPoints));
   }
 
-  const dropTimes = findDropTimes(samples);
+  const dropTimes = findDropTimes(raw);
+  const samples = probe.perMinute === 'min' ? trailingFloor(raw, leak.floorPoints, dropTimes) : raw;
   const shape = classifyShape(dropTimes.size);
   const full = fitShape(shape, samples, dropTimes);
   if (!full.ok) return emptyAnalysis(probe.name, unit, tolerance, 'insufficient-data', full.reason);
@@ -362,8 +379,9 @@ function analyzeProbe(
     return emptyAnalysis(probe.name, unit, tolerance, 'insufficient-data', message);
   }
 
-  const midX = (samples[0]!.x + samples[samples.length - 1]!.x) / 2;
-  const late = fitShape(shape, samples.filter((sample) => sample.x >= midX), dropTimes);
+  const lastX = samples[samples.length - 1]!.x;
+  const lateStartX = lastX - LATE_SHARE * (lastX - samples[0]!.x);
+  const late = fitShape(shape, samples.filter((sample) => sample.x >= lateStartX), dropTimes);
 
   const significant = full.value.pValue < leak.alpha;
   // In a short run, leakMinGrowth spread over the time after warm-up is the larger bound.
@@ -375,23 +393,24 @@ function analyzeProbe(
   const persists = lateSlope !== null && lateSlope > effectiveTolerance;
   const flagged = significant && aboveTolerance && persists;
 
-  const growthPerHour = full.value.slope;
+  // The growth that lasted: a plateau reached after the warm-up keeps only its flat end.
+  const growthPerHour = lateSlope === null ? full.value.slope : Math.min(full.value.slope, lateSlope);
   const projected24h = growthPerHour * 24;
   const fit: TrendFit = {
-    slopePerHour: growthPerHour,
+    slopePerHour: full.value.slope,
     intercept: full.value.intercept,
     pValue: full.value.pValue,
     points: full.value.points,
     significant,
   };
 
-  const rate = `${formatAmount(growthPerHour, unit)}/h`;
+  const rate = `${formatAmount(full.value.slope, unit)}/h`;
   const stats = `Mann–Kendall ${formatP(full.value.pValue)}, ${full.value.points} points`;
   const shapeText = describeShape(shape, dropTimes, options.runStartMs);
   let message: string;
   if (flagged) {
     message =
-      `${probe.name} grows ${rate} (${stats}) and ${formatAmount(lateSlope!, unit)}/h in the second half, ` +
+      `${probe.name} grows ${rate} (${stats}) and ${formatAmount(lateSlope!, unit)}/h in the last two thirds, ` +
       `projected ${formatSignedAmount(projected24h, unit)} over 24 h${shapeText}`;
   } else if (!significant) {
     message = `no significant trend in ${probe.name} (${rate}, ${stats})${shapeText}`;
@@ -403,9 +422,9 @@ function analyzeProbe(
     message = `${probe.name} changes ${rate} (${stats}), within the tolerance of ${formatAmount(tolerancePerHour, unit)}/h${shapeText}`;
   } else {
     const lateText = lateSlope === null ? 'too few values to measure growth' : `only ${formatAmount(lateSlope, unit)}/h`;
-    // NOTE: with a growth bound above the tolerance, "did not persist" means the second half grew less than that bound.
+    // NOTE: with a growth bound above the tolerance, "did not persist" means the last two thirds grew less than that bound.
     message =
-      `${probe.name} grew ${rate} (${stats}) but shows ${lateText} in the second half, ` +
+      `${probe.name} grew ${rate} (${stats}) but shows ${lateText} in the last two thirds, ` +
       `so the growth did not persist${shapeText}`;
   }
 
@@ -422,6 +441,25 @@ function analyzeProbe(
     projected24h,
     tolerance,
   };
+}
+
+/**
+ * Replaces each value by the lowest of it and the `points - 1` values before it. Memory of
+ * a garbage-collected runtime climbs with garbage until a collection frees it, and a large
+ * heap may go a minute or more between full collections. The floor over a few points
+ * follows what stays allocated: garbage that waits late in a run for its collection
+ * does not read as growth, while a leak raises every floor. A drop shows at once, because
+ * the floor takes the new low value at the point where it appears.
+ */
+export function trailingFloor(samples: readonly Sample[], points: number, dropTimes: ReadonlySet<number>): Sample[] {
+  if (points <= 1) return [...samples];
+  return splitAtDrops(samples, dropTimes).flatMap((piece) =>
+    piece.map((sample, index) => {
+      let low = sample.y;
+      for (let back = Math.max(0, index - points + 1); back < index; back++) low = Math.min(low, piece[back]!.y);
+      return { ...sample, y: low };
+    }),
+  );
 }
 
 function classifyShape(dropCount: number): LeakShape {

@@ -59,7 +59,7 @@ function metricRuleSchema(defaults: { relativeTolerance: number; spreadMultiple:
 
 export const RegressionRulesSchema = z
   .object({
-    p95: metricRuleSchema({ relativeTolerance: 0.2, spreadMultiple: 3, absoluteTolerance: 2 }),
+    p95: metricRuleSchema({ relativeTolerance: 0.15, spreadMultiple: 3, absoluteTolerance: 2 }),
     p99: metricRuleSchema({ relativeTolerance: 0.25, spreadMultiple: 3, absoluteTolerance: 2 }),
     errorRate: metricRuleSchema({ relativeTolerance: 0.5, spreadMultiple: 3, absoluteTolerance: 0.002 }),
     probeSlopes: z
@@ -84,7 +84,6 @@ export type MetricRule = RegressionRules['p95'];
 /**
  * A probe series with `leakMinGrowth`: the least total growth after warm-up that counts
  * as a leak, in the probe's unit.
- * NOTE: ProbeSeriesSchema does not have this field yet, so configured probes have no floor.
  */
 export type ProbeWithGrowthFloor = ProbeSeries & { leakMinGrowth?: number | null };
 

@@ -47,7 +47,7 @@ export const DEFAULT_PROBE_SERIES: z.input<typeof ProbeSeriesSchema>[] = [
     unit: 'bytes',
     perMinute: 'min',
     leakTolerancePerHour: 32 * 1024 * 1024,
-    leakMinGrowth: 32 * 1024 * 1024,
+    leakMinGrowth: 64 * 1024 * 1024,
   },
   { name: 'openFds', metric: 'process_open_fds', unit: 'count', perMinute: 'max', leakTolerancePerHour: 30, leakMinGrowth: 40 },
   {
@@ -163,6 +163,12 @@ export const EnvConfigSchema = z
       .object({
         alpha: z.number().gt(0).lt(0.5).default(0.01),
         minPoints: z.number().int().min(4).default(6),
+        /**
+         * For probe series reduced with `min` (memory floors), each point is first replaced by
+         * the lowest of it and the points before it, this many in all, so that garbage
+         * not yet collected does not count as growth. 1 turns it off.
+         */
+        floorPoints: z.number().int().min(1).max(60).default(3),
       })
       .strict()
       .prefault({}),

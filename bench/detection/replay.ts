@@ -3,8 +3,8 @@
  * (analyzeDrift, analyzeLeaks, compareWithBaseline) to count detections, false
  * alarms and the time to detection.
  *
- * Noise model: the residuals of the clean recordings after the warm-up, at the same
- * resolution, resampled with a seeded generator and added to a recorded run:
+ * Noise model: the residuals of the clean recordings after the warm-up around their
+ * Theil–Sen line, at the same resolution, resampled with a seeded generator and added to a recorded run:
  * - p95 and p99 are multiplied by (1 + r), r a relative residual of a clean run;
  * - probe values get an absolute residual of the same probe in a clean run;
  * - the failed count of each point gets binomial noise at the point's own error rate.
@@ -15,7 +15,7 @@ import { compareWithBaseline, regressionReasons } from '../../core/baseline.js';
 import type { EnvConfig } from '../../core/config.js';
 import { HistoryEntrySchema, type HistoryEntry } from '../../core/history.js';
 import type { SeriesAnalysis, SeriesPoint } from '../../core/report-schema.js';
-import { median } from '../../core/stats.js';
+import { median, theilSen } from '../../core/stats.js';
 import type { DetectionCase } from './cases.js';
 import type { Recording } from './recording.js';
 
@@ -67,20 +67,41 @@ export function buildNoiseModel(clean: readonly Recording[], resolution: Resolut
   for (const recording of clean) {
     const points = afterWarmup(recording, resolution, warmupS);
     for (const key of ['p95', 'p99'] as const) {
-      const values = points.map((point) => point[key]).filter((value): value is number => value !== null && value > 0);
-      const center = median(values);
-      if (center === null || center === 0) continue;
-      model.latency[key].push(...values.map((value) => value / center - 1));
+      const residuals = residualsAroundTrend(points, (point) => point[key], 'relative');
+      model.latency[key].push(...residuals);
     }
     const probeNames = new Set(points.flatMap((point) => Object.keys(point.probes)));
     for (const name of probeNames) {
-      const values = points.map((point) => point.probes[name]).filter((value): value is number => value !== null && value !== undefined);
-      const center = median(values);
-      if (center === null) continue;
-      (model.probes[name] ??= []).push(...values.map((value) => value - center));
+      const residuals = residualsAroundTrend(points, (point) => point.probes[name], 'absolute');
+      (model.probes[name] ??= []).push(...residuals);
     }
   }
   return model;
+}
+
+/**
+ * Returns the residuals of a clean series around its Theil–Sen line. A clean run's
+ * resident memory still climbs for minutes as the runtime settles, and residuals around
+ * the median would turn that climb into noise of tens of MiB, added at random times.
+ */
+function residualsAroundTrend(
+  points: readonly SeriesPoint[],
+  value: (point: SeriesPoint) => number | null | undefined,
+  kind: 'relative' | 'absolute',
+): number[] {
+  const kept = points.filter((point) => {
+    const y = value(point);
+    return y !== null && y !== undefined && Number.isFinite(y) && (kind === 'absolute' || y > 0);
+  });
+  const x = kept.map((point) => point.t / 3_600_000);
+  const y = kept.map((point) => value(point)!);
+  const fit = theilSen(x, y);
+  if (!fit.ok) return [];
+  return y.flatMap((observed, index) => {
+    const expected = fit.value.intercept + fit.value.slope * x[index]!;
+    if (kind === 'absolute') return [observed - expected];
+    return expected > 0 ? [observed / expected - 1] : [];
+  });
 }
 
 function pick(pool: readonly number[], random: () => number): number {

@@ -129,7 +129,8 @@ export function evaluateCase(testCase: DetectionCase, recordings: readonly Recor
     if (meetsExpectation(outcome.codes, testCase)) met++;
     if (testCase.expect.verdict === 'PASS' && outcome.codes.length > 0) falseAlarms++;
     for (const code of outcome.codes) {
-      if (testCase.expect.verdict === 'PASS' || testCase.expect.reasons.includes(code) || injectedCodes(recording).includes(code)) continue;
+      // In a no-fault case every finding is of a kind the run did not inject: the false alarms.
+      if (testCase.expect.verdict !== 'PASS' && (testCase.expect.reasons.includes(code) || injectedCodes(recording).includes(code))) continue;
       otherFindings[code] = (otherFindings[code] ?? 0) + 1;
     }
     const time = timeToDetection(series, recording.runStartMs, recording.durationS, variant, testCase);

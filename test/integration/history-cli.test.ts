@@ -97,7 +97,7 @@ describe('soak history', () => {
     const lines = capture.stdout().split('\n');
     assert.equal(lines[0], 'staging / sigil: 8 runs, newest first');
     assert.match(lines[3]!, /^run\s+started\s+verdict/);
-    assert.match(lines[4]!, /^night-08\s+2026-11-08 01:00\s+REGRESSION\s+100\/s\s+95 ms\s+\+19 %\s+140 ms\s+\+40 % !/);
+    assert.match(lines[4]!, /^night-08\s+2026-11-08 01:00\s+REGRESSION\s+100\/s\s+90 ms\s+\+13 %\s+140 ms\s+\+40 % !/);
   });
 
   it('marks the excluded run', async () => {

@@ -104,7 +104,7 @@ function quarterMedians(series: SeriesPoint[], read: (point: SeriesPoint) => num
 }
 
 const LEAK_TOLERANCE_TEXT = (perHour: string) =>
-  `Mann–Kendall p < 0.01 and growth above ${perHour}/h, both after the warm-up and in its second half`;
+  `Mann–Kendall p < 0.01 and growth above ${perHour}/h, both after the warm-up and in its last two thirds`;
 const LATENCY_TOLERANCE_TEXT =
   'Mann–Kendall p < 0.01, a rising slope, and a last-quarter median above the first by more than 10 %, 5 ms and 2 × the spread around the trend';
 const ERROR_TOLERANCE_TEXT = 'Mann–Kendall p < 0.01, a rising slope, and a last-quarter median above the first by more than 0.005';
@@ -163,7 +163,7 @@ export function buildSampleReport(overrides: Partial<RunReport> = {}, options: S
   const timeouts = Math.min(3, failed);
   const endedAt = new Date(SAMPLE_START_MS + minutes * 60_000).toISOString();
   const heapMessage =
-    'heapUsedBytes grows 40 MiB/h (Mann–Kendall p < 0.0001, 27 points) and 40.3 MiB/h in the second half; ' +
+    'heapUsedBytes grows 40 MiB/h (Mann–Kendall p < 0.0001, 27 points) and 40.3 MiB/h in the last two thirds; ' +
     'projected +960 MiB over 24 h';
 
   const report: RunReport = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { analysisPointSeconds, analyzeDrift, analyzeLeaks, warmupSeconds, type DriftOptions, type LeakOptions } from '../../core/analysis.js';
+import { analysisPointSeconds, analyzeDrift, analyzeLeaks, trailingFloor, warmupSeconds, type DriftOptions, type LeakOptions } from '../../core/analysis.js';
 import { EnvConfigSchema, type ProbeSeries } from '../../core/config.js';
 import type { SeriesAnalysis, SeriesPoint } from '../../core/report-schema.js';
 
@@ -63,6 +63,20 @@ const HEAP: ProbeSeries = {
   perMinute: 'min',
   leakTolerancePerHour: 16 * MIB,
 };
+
+/**
+ * Builds a 5-minute run of 10-second points with the default heap probe, whose
+ * `leakMinGrowth` (12 MiB) decides in a run this short; `heapMib` gets the point index.
+ */
+function shortHeapLeak(heapMib: (index: number) => number, leak: Partial<LeakOptions['leak']> = {}): SeriesAnalysis {
+  const points = Array.from({ length: 31 }, (_, index) => ({
+    ...makeSeries(1, () => ({}))[0]!,
+    t: RUN_START_MS + index * 10_000,
+    probes: { heapUsedBytes: heapMib(index) * MIB },
+  }));
+  const probe = CONFIG.probe.series.find((series) => series.name === 'heapUsedBytes')!;
+  return leakOf(points, { warmupS: 60, probes: [probe], leak: { ...CONFIG.leak, ...leak } });
+}
 
 function heapSeries(minutes: number, heap: (minute: number, hours: number) => number | null): SeriesPoint[] {
   return makeSeries(minutes, (minute, hours) => ({ probes: { heapUsedBytes: heap(minute, hours) } }));
@@ -312,9 +326,49 @@ describe('analyzeLeaks', () => {
   });
 
   it('fits an exact line in hours since the run start', () => {
-    const analysis = leakOf(heapSeries(SIX_HOURS_MIN, (_, hours) => 50 * MIB + 20 * MIB * hours));
+    const series = heapSeries(SIX_HOURS_MIN, (_, hours) => 50 * MIB + 20 * MIB * hours);
+    const analysis = leakOf(series, { leak: { ...CONFIG.leak, floorPoints: 1 } });
     assertWithin(analysis.fit?.slopePerHour, 20 * MIB, 1e-12, 'slope');
     assertWithin(analysis.fit?.intercept, 50 * MIB, 1e-9, 'intercept');
+  });
+
+  it('fits the floor of a rising line two points behind it', () => {
+    // Each point becomes the lowest of itself and the two before it, which on a rising
+    // line is the value two minutes earlier: the same slope, 2/60 h × 20 MiB/h lower.
+    const analysis = leakOf(heapSeries(SIX_HOURS_MIN, (_, hours) => 50 * MIB + 20 * MIB * hours));
+    assert.equal(CONFIG.leak.floorPoints, 3);
+    assertWithin(analysis.fit?.slopePerHour, 20 * MIB, 1e-12, 'slope');
+    assertWithin(analysis.fit?.intercept, 50 * MIB - (2 / 60) * 20 * MIB, 1e-9, 'intercept');
+  });
+
+  it('reads garbage that waits late in a short run as garbage, not growth', () => {
+    // As in the benchmark's warm-up plateau run: the heap reaches 72 MiB 40 s after the
+    // warm-up and stays there, a collector leaves every other point 6 MiB higher, and
+    // garbage piles up over the last 40 s to 16 MiB above the floor.
+    const heap = (index: number) => Math.min(72, 40 + index * 3.2) + (index % 2 === 1 ? 6 : 0) + Math.max(0, index - 26) * 4;
+    const single = shortHeapLeak(heap, { floorPoints: 1 });
+    const floors = shortHeapLeak(heap);
+    assert.equal(single.status, 'flagged', single.message);
+    assert.equal(floors.status, 'ok', floors.message);
+  });
+
+  it('flags a short run whose heap floor rises under the same collector noise', () => {
+    // 5 MiB a minute: +20 MiB over the 4 minutes after warm-up, the weak leak of the benchmark.
+    const analysis = shortHeapLeak((index) => 20 + (index * 5) / 6 + (index % 2 === 1 ? 6 : 0));
+    assert.equal(analysis.status, 'flagged', analysis.message);
+  });
+
+  it('takes floors within the pieces between drops', () => {
+    const samples = [10, 12, 14, 3, 5, 7, 9].map((y, i) => ({ t: i, x: i, y }));
+    const floors = trailingFloor(samples, 3, new Set([3]));
+    assert.deepEqual(
+      floors.map((sample) => sample.y),
+      [10, 10, 10, 3, 3, 3, 5],
+    );
+    assert.deepEqual(
+      trailingFloor(samples, 1, new Set()).map((sample) => sample.y),
+      samples.map((sample) => sample.y),
+    );
   });
 
   it('leaves flat noise alone across 200 seeds', () => {
@@ -341,7 +395,7 @@ describe('analyzeLeaks', () => {
 
   it('draws the restart fit through the last piece', () => {
     const series = heapSeries(SIX_HOURS_MIN, (_, hours) => 80 * MIB + 40 * MIB * (hours < 3.5 ? hours : hours - 3.5));
-    const analysis = leakOf(series);
+    const analysis = leakOf(series, { leak: { ...CONFIG.leak, floorPoints: 1 } });
     // The last piece is 80 MiB + 40 MiB/h · (hours − 3.5), so the line crosses x = 0 at −60 MiB.
     assertWithin(analysis.fit?.intercept, -60 * MIB, 1e-9, 'intercept');
   });
@@ -379,16 +433,20 @@ describe('analyzeLeaks', () => {
     });
   }
 
-  it('requires growth to persist in the second half', () => {
+  it('requires growth to persist in the last two thirds', () => {
     const noise = seededNormal(16);
-    // 60 MiB/h until minute 190, then flat. The second half after warm-up starts at
-    // minute 197.5, so it is flat while the whole-run slope is above tolerance.
+    // 60 MiB/h until minute 190, then flat. The last two thirds after the 36-minute
+    // warm-up start at minute 144 and are mostly flat, while the whole-run slope is
+    // above the tolerance of 16 MiB/h.
     const series = heapSeries(SIX_HOURS_MIN, (minute) => 100 * MIB + (60 * MIB * Math.min(minute, 190)) / 60 + MIB * noise());
     const analysis = leakOf(series);
     assert.equal(analysis.fit?.significant, true);
-    assert.ok(analysis.growthPerHour! > 16 * MIB, `growth ${analysis.growthPerHour! / MIB} MiB/h`);
+    assert.ok(analysis.fit!.slopePerHour! > 16 * MIB, `slope ${analysis.fit!.slopePerHour! / MIB} MiB/h`);
     assert.equal(analysis.status, 'ok');
     assert.match(analysis.message, /did not persist/);
+    // The growth that lasted is the flat end, and the 24-hour projection follows it.
+    assert.ok(analysis.growthPerHour! < 16 * MIB, `growth ${analysis.growthPerHour! / MIB} MiB/h`);
+    assert.equal(analysis.projected24h, analysis.growthPerHour! * 24);
   });
 
   it('flags a sawtooth with a rising floor', () => {
