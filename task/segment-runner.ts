@@ -17,7 +17,8 @@ import { Writable } from 'node:stream';
 import { AbortMonitor } from '../core/abort.js';
 import { normalizeThresholds, type ThresholdDefinition } from '../core/thresholds.js';
 import { EnvVar } from '../core/env-vars.js';
-import { decodeWindows, encodeWindows } from '../core/checkpoint.js';
+import { encodeWindows } from '../core/checkpoint.js';
+import { CheckpointFollower } from '../core/checkpoint-follower.js';
 import type { EnvConfig } from '../core/config.js';
 import { LineSplitter } from '../core/k6-stream.js';
 import { LogEvent, redact } from '../core/log.js';
@@ -79,7 +80,7 @@ export class SegmentRunner {
   /** Set when the deadline timer sent SIGKILL, so k6's death by that signal counts as our stop. */
   #killedAtDeadline = false;
   readonly #abortMonitor: AbortMonitor;
-  readonly #abortKeysRead = new Set<string>();
+  readonly #checkpoints: CheckpointFollower;
   readonly #rollup: SegmentRollup;
   #nextRollupSeq = 0;
 
@@ -108,6 +109,13 @@ export class SegmentRunner {
       options.log.warn('thresholds not usable for abortOnFail', { error });
     }
     this.#abortMonitor = new AbortMonitor(options.config.abort, abortThresholds, options.manifest.createdAtMs);
+    this.#checkpoints = new CheckpointFollower({
+      store: options.store,
+      env: options.manifest.env,
+      runId: options.manifest.runId,
+      segments: options.manifest.segments.map((plan) => plan.index),
+      checkpointEveryMs: options.config.windows.checkpointEveryS * 1000,
+    });
   }
 
   get storeFailed(): boolean {
@@ -457,13 +465,7 @@ export class SegmentRunner {
       if (segment.index !== 0 || !this.#abortMonitor.isActive) return;
 
       // Each checkpoint is read once; the monitor keeps what the rules need.
-      for (const key of await store.list(`${keys.run(manifest.env, manifest.runId)}segments/`)) {
-        if (!key.includes('/windows/') || this.#abortKeysRead.has(key)) continue;
-        const bytes = await store.get(key);
-        if (bytes === undefined) continue;
-        this.#abortMonitor.add(decodeWindows(bytes, key));
-        this.#abortKeysRead.add(key);
-      }
+      this.#abortMonitor.add(await this.#checkpoints.readNew());
       const decision = this.#abortMonitor.evaluate();
       if (decision === null) return;
 
