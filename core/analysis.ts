@@ -300,8 +300,8 @@ const SAWTOOTH_MIN_DROPS = 6;
  * Share of the time after warm-up, counted back from the end, in which growth must go on
  * for a leak. Two thirds leave out growth that ends within the first third after the
  * warm-up (caches filling, a heap reaching its working size) and still give the late
- * slope two thirds of the points. With the last half, a weak leak's late slope, from
- * fewer points, fell below the tolerance in 16 of 50 replays (docs/analysis.md).
+ * slope two thirds of the points. With the last half, the detection benchmark missed a
+ * weak heap leak in 16 of 50 replays, with two thirds in 2 (docs/analysis.md).
  */
 const LATE_SHARE = 2 / 3;
 

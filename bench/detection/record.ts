@@ -220,15 +220,33 @@ export function unknownCases(groups: readonly string[]): string[] {
   return groups.flatMap((group) => group.split('+')).filter((id) => !DETECTION_CASES.some((testCase) => testCase.id === id));
 }
 
+const USAGE =
+  'Usage: K6_BIN=/path/to/k6 npx tsx bench/detection/record.ts [--cases ID,ID] [--repeat N] [--out DIR] [--duration-s S]\n\n' +
+  '  --cases ID,ID   runs to record, each a case id or ids joined with + (default: every case)\n' +
+  '  --repeat N      runs of each, 1 to 10 (default 1)\n' +
+  '  --out DIR       folder for the recordings (default bench/detection/recordings)\n' +
+  `  --duration-s S  length of each run, 90 to 3600 (default ${RUN_DURATION_S})\n`;
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      cases: { type: 'string' },
-      repeat: { type: 'string', default: '1' },
-      out: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
-      'duration-s': { type: 'string', default: String(RUN_DURATION_S) },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        cases: { type: 'string' },
+        repeat: { type: 'string', default: '1' },
+        out: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
+        'duration-s': { type: 'string', default: String(RUN_DURATION_S) },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`record: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const durationS = Number(values['duration-s']);
   if (!Number.isInteger(durationS) || durationS < 90 || durationS > 3600) {
     process.stderr.write(`record: invalid --duration-s "${values['duration-s']}": use a whole number of seconds from 90 to 3600.\n`);

@@ -200,27 +200,39 @@ export function formatTable(results: readonly CaseResult[]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+const USAGE =
+  'Usage: npx tsx bench/detection/run.ts [--quick] [--record] [--cases GROUPS] [--replays N] [--recordings DIR]\n\n' +
+  '  --record       run real soaks first (needs K6_BIN): every case twice, 9 runs of 5 min per round\n' +
+  '  --quick        with --record: one clean run and one strong leak run (about 11 min); fewer replays\n' +
+  '  --cases GROUPS with --record: comma-separated runs, each a case id or ids joined with +\n' +
+  '  --replays N    replays per fault case (default 10, quick 5); no-fault cases get twice as many\n' +
+  '  --recordings   folder of recordings (default bench/detection/recordings)\n';
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      record: { type: 'boolean', default: false },
-      cases: { type: 'string' },
-      replays: { type: 'string' },
-      recordings: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        record: { type: 'boolean', default: false },
+        cases: { type: 'string' },
+        replays: { type: 'string' },
+        recordings: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`detection: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
   if (values.help) {
-    process.stdout.write(
-      'Usage: npx tsx bench/detection/run.ts [--quick] [--record] [--cases GROUPS] [--replays N] [--recordings DIR]\n\n' +
-        '  --record       run real soaks first (needs K6_BIN): every case twice, 9 runs of 5 min per round\n' +
-        '  --quick        with --record: one clean run and one strong leak run (about 11 min); fewer replays\n' +
-        '  --cases GROUPS with --record: comma-separated runs, each a case id or ids joined with +\n' +
-        '  --replays N    replays per fault case (default 10, quick 5); no-fault cases get twice as many\n' +
-        '  --recordings   folder of recordings (default bench/detection/recordings)\n',
-    );
+    process.stdout.write(USAGE);
     return 0;
+  }
+  const faultReplays = Number(values.replays ?? (values.quick ? 5 : 10));
+  if (!Number.isInteger(faultReplays) || faultReplays < 1 || faultReplays > 1000) {
+    process.stderr.write(`detection: invalid --replays "${values.replays}": use a whole number from 1 to 1000.\n`);
+    return 2;
   }
   const dir = resolve(values.recordings);
   if (values.record) {
@@ -261,7 +273,6 @@ async function main(): Promise<number> {
     process.stderr.write(`detection: no clean recording in ${dir}; the noise model needs one. Record one with --record --cases clean.\n`);
     return 2;
   }
-  const faultReplays = Number(values.replays ?? (values.quick ? 5 : 10));
   const results: CaseResult[] = [];
   const variant = defaultVariant(clean[0]!.durationS);
   for (const testCase of DETECTION_CASES) {
