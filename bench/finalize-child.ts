@@ -2,22 +2,19 @@
  * Child process of the finalize benchmark: finalizes one stored run with the HTML
  * report and the Slack message, as `soak finalize` does. It prints one JSON line with
  * the wall time, the peak RSS seen by sampling every 50 ms, and the output sizes.
- * With `--abort-poll` it instead follows what segment 0 does every 10 s while a run
- * goes on (SegmentRunner's stop and abort check). It feeds the windows of the run's
- * last 125 minutes to an AbortMonitor, which keeps the last two hours, so the memory
- * is what the monitor holds at the end of the run. Only segments 0 to 7 are fed: the
- * monitor keeps windows merged across segments, so more segments add little memory
- * and much setup time. It then times the steady-state poll, which lists every stored
- * key of all segments and evaluates the monitor.
+ * With `--abort-poll` it instead runs segment 0's abort check (SegmentRunner's
+ * CheckpointFollower and AbortMonitor) over the stored run: a first poll reads every
+ * checkpoint, as a segment 0 that fell behind would, and the monitor ends holding the
+ * last two hours, what it holds at the end of a run. It then times three polls a
+ * checkpoint interval apart that find nothing new, the steady state of a long run.
  *
  *   npx tsx bench/finalize-child.ts ROOT ENV RUN_ID [--abort-poll]
  */
 import { AbortMonitor } from '../core/abort.js';
-import { decodeWindows } from '../core/checkpoint.js';
+import { CheckpointFollower } from '../core/checkpoint-follower.js';
 import { parseEnvConfig } from '../core/config.js';
 import { finalizeRun, readManifest } from '../core/finalize.js';
 import { silentLog } from '../core/log.js';
-import { keys } from '../core/ports.js';
 import { renderReportHtml } from '../core/render-html.js';
 import { loadReportAssets } from '../core/report-assets.js';
 import { buildSlackMessage } from '../core/slack-message.js';
@@ -44,39 +41,49 @@ if (mode === '--abort-poll') {
   const config = parseEnvConfig(manifest.config, 'the manifest');
   const thresholds = normalizeThresholds(manifest.thresholds, 'script').filter((threshold) => threshold.abortOnFail);
   const monitor = new AbortMonitor(config.abort, thresholds, manifest.createdAtMs);
-  const prefix = `${keys.run(env!, runId)}segments/`;
-  // Synthetic checkpoints hold six 10-second windows, so the last 125 minutes are the last 125 numbers.
-  const lastSeq = Math.ceil((manifest.request.durationS * 1000) / 60_000) - 1;
-  const fedSegments = 8;
+  const checkpointEveryMs = config.windows.checkpointEveryS * 1000;
+  const follower = new CheckpointFollower({
+    store,
+    env: env!,
+    runId,
+    segments: manifest.segments.map((segment) => segment.index),
+    checkpointEveryMs,
+  });
+  // The first poll reads every checkpoint of the run, as a segment 0 that fell behind would.
+  const nowMs = Date.now();
   let windows = 0;
-  for (const key of await store.list(prefix)) {
-    if (!key.includes('/windows/')) continue;
-    const [segment] = key.slice(prefix.length).split('/');
-    if (Number(segment) >= fedSegments) continue;
-    if (Number(key.slice(key.lastIndexOf('/') + 1, key.indexOf('.ndjson'))) < lastSeq - 125) continue;
-    const bytes = await store.get(key);
-    if (bytes === undefined) continue;
-    const records = decodeWindows(bytes, key);
+  const checkpoints = await follower.readNew((records) => {
     monitor.add(records);
     windows += records.length;
-  }
+  }, nowMs);
   const catchUpS = seconds();
 
-  // Later polls find every key already read: they list and evaluate only.
+  // Later polls, each a checkpoint interval after the one before, find nothing new: they
+  // list each segment's folder after its last key and evaluate the monitor.
   const pollSeconds: number[] = [];
-  for (let poll = 0; poll < 3; poll++) {
+  for (let poll = 1; poll <= 3; poll++) {
     const pollStarted = process.hrtime.bigint();
-    const listed = (await store.list(prefix)).filter((key) => key.includes('/windows/')).length;
+    const found = await follower.readNew((records) => monitor.add(records), nowMs + poll * checkpointEveryMs);
     monitor.evaluate();
     pollSeconds.push(Number(process.hrtime.bigint() - pollStarted) / 1e9);
-    if (listed * 6 < windows) throw new Error(`listed ${listed} checkpoints, fewer than the ${Math.ceil(windows / 6)} read`);
+    if (found !== 0) throw new Error(`a poll after the catch-up found ${found} new checkpoints; the dataset changed while it ran`);
   }
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   // Started with --expose-gc, so the RSS below is what the monitor keeps, not garbage.
   globalThis.gc?.();
   process.stdout.write(
-    `${JSON.stringify({ wallS: seconds(), catchUpS, pollS: pollSeconds.sort((a, b) => a - b)[1], peakRssBytes: peakRss, retainedRssBytes: process.memoryUsage().rss, windows, fedSegments })}\n`,
+    `${JSON.stringify({
+      wallS: seconds(),
+      catchUpS,
+      checkpoints,
+      pollS: pollSeconds.sort((a, b) => a - b)[1],
+      listsPerPoll: (follower.listCalls - manifest.segments.length) / 3,
+      peakRssBytes: peakRss,
+      retainedRssBytes: process.memoryUsage().rss,
+      windows,
+      fedSegments: manifest.segments.length,
+    })}\n`,
   );
 } else {
   const assets = await loadReportAssets();

@@ -465,7 +465,7 @@ export class SegmentRunner {
       if (segment.index !== 0 || !this.#abortMonitor.isActive) return;
 
       // Each checkpoint is read once; the monitor keeps what the rules need.
-      this.#abortMonitor.add(await this.#checkpoints.readNew());
+      await this.#checkpoints.readNew((records) => this.#abortMonitor.add(records));
       const decision = this.#abortMonitor.evaluate();
       if (decision === null) return;
 

@@ -40,6 +40,14 @@ async function storeCheckpoint(store: ResultStore, segment: number, seq: number)
   await store.put(keys.windows(ENV, RUN_ID, segment, seq), encodeWindows(records), 'application/gzip');
 }
 
+/** Calls readNew and returns every record it passed on. */
+async function readAll(follower: CheckpointFollower, nowMs: number): Promise<WindowRecord[]> {
+  const records: WindowRecord[] = [];
+  const checkpoints = await follower.readNew((batch) => records.push(...batch), nowMs);
+  assert.ok(checkpoints <= records.length, `${checkpoints} checkpoints gave ${records.length} records`);
+  return records;
+}
+
 function newFollower(store: ResultStore, segments: number[]): CheckpointFollower {
   return new CheckpointFollower({ store, env: ENV, runId: RUN_ID, segments, checkpointEveryMs: MINUTE_MS });
 }
@@ -50,16 +58,16 @@ describe('CheckpointFollower', () => {
     const follower = newFollower(store, [0, 1]);
     await storeCheckpoint(store, 0, 0);
     await storeCheckpoint(store, 1, 0);
-    const first = await follower.readNew(BASE_MS);
+    const first = await readAll(follower, BASE_MS);
     assert.deepEqual(first.map((record) => [record.segment, record.iterations]).sort(), [
       [0, 100],
       [1, 200],
     ]);
 
     await storeCheckpoint(store, 1, 1);
-    const second = await follower.readNew(BASE_MS + MINUTE_MS);
+    const second = await readAll(follower, BASE_MS + MINUTE_MS);
     assert.deepEqual(second.map((record) => [record.segment, record.iterations]), [[1, 201]]);
-    assert.deepEqual(await follower.readNew(BASE_MS + 2 * MINUTE_MS), []);
+    assert.deepEqual(await readAll(follower, BASE_MS + 2 * MINUTE_MS), []);
   });
 
   it('lists each segment after its last key', async () => {
@@ -67,9 +75,9 @@ describe('CheckpointFollower', () => {
     const follower = newFollower(store, [0, 1]);
     await storeCheckpoint(store, 0, 0);
     await storeCheckpoint(store, 1, 0);
-    await follower.readNew(BASE_MS);
+    await readAll(follower, BASE_MS);
     await storeCheckpoint(store, 0, 1);
-    await follower.readNew(BASE_MS + MINUTE_MS);
+    await readAll(follower, BASE_MS + MINUTE_MS);
 
     assert.ok(store.lists.every((call) => /\/segments\/[01]\/windows\/$/.test(call.prefix)), JSON.stringify(store.lists));
     const laterCalls = store.lists.slice(2);
@@ -80,17 +88,17 @@ describe('CheckpointFollower', () => {
     const store = new CountingStore(mkdtempSync(join(tmpdir(), 'soak-follower-')));
     const follower = newFollower(store, [0]);
     await storeCheckpoint(store, 0, 0);
-    await follower.readNew(BASE_MS);
+    await readAll(follower, BASE_MS);
     assert.equal(follower.listCalls, 1);
 
     // Polls every 10 s: the segment's folder is not listed until 48 s after its last checkpoint.
-    for (let seconds = 10; seconds <= 40; seconds += 10) await follower.readNew(BASE_MS + seconds * 1000);
+    for (let seconds = 10; seconds <= 40; seconds += 10) await readAll(follower, BASE_MS + seconds * 1000);
     assert.equal(follower.listCalls, 1);
 
-    await follower.readNew(BASE_MS + 50_000);
+    await readAll(follower, BASE_MS + 50_000);
     assert.equal(follower.listCalls, 2);
     // Nothing new yet, so the next poll lists again.
-    await follower.readNew(BASE_MS + 60_000);
+    await readAll(follower, BASE_MS + 60_000);
     assert.equal(follower.listCalls, 3);
   });
 
@@ -100,7 +108,7 @@ describe('CheckpointFollower', () => {
     const follower = newFollower(store, [0]);
     await storeCheckpoint(store, 0, 0);
     await storeCheckpoint(store, 0, 2);
-    const records = await follower.readNew(BASE_MS);
+    const records = await readAll(follower, BASE_MS);
     assert.deepEqual(
       records.map((record) => record.iterations),
       [100, 102],
@@ -113,7 +121,7 @@ describe('CheckpointFollower', () => {
     await storeCheckpoint(store, 0, 0);
     await store.put(keys.rollups(ENV, RUN_ID, 0, 0), Buffer.from('not windows'), 'application/gzip');
     await store.put(`${keys.windowsPrefix(ENV, RUN_ID, 0)}notes.txt`, 'not a checkpoint', 'text/plain');
-    const records = await follower.readNew(BASE_MS);
+    const records = await readAll(follower, BASE_MS);
     assert.deepEqual(
       records.map((record) => record.iterations),
       [100],
