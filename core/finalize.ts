@@ -291,10 +291,19 @@ async function collectRollups(store: ResultStore, manifest: RunManifest, periodM
     await readSegmentResult(store, manifest, plan.index, results, notes);
     const stats: SegmentStats = { windows: 0, requests: 0, firstMs: null, lastEndMs: null };
     const own = new Map<number, MergedWindow>();
-    const addPeriod = (window: MergedWindow): void => {
-      const existing = own.get(window.startMs);
-      if (existing === undefined) own.set(window.startMs, window);
-      else mergeAcrossTime(existing, window);
+    // A rollup period or a window after the rollups joins the period it falls in.
+    const addToPeriod = (window: MergedWindow): void => {
+      const start = Math.floor(window.startMs / periodMs) * periodMs;
+      const existing = own.get(start);
+      if (existing !== undefined) {
+        mergeAcrossTime(existing, window);
+      } else if (window.startMs === start && window.lengthMs === periodMs) {
+        own.set(start, window);
+      } else {
+        const period = emptyWindow(start, periodMs);
+        mergeAcrossTime(period, window);
+        own.set(start, period);
+      }
     };
 
     let coveredToMs: number | null = null;
@@ -323,7 +332,7 @@ async function collectRollups(store: ResultStore, manifest: RunManifest, periodM
           stoppedAt = `${key} holds periods of ${record.period.lengthMs / 1000} s of segment ${record.period.segment}, not of ${periodMs / 1000} s of segment ${plan.index}`;
           break;
         }
-        addPeriod(fromRollupRecord(record));
+        addToPeriod(fromRollupRecord(record));
         coveredToMs = record.toMs;
         tailSeq = record.tailSeq;
         windowMs = record.windowMs;
@@ -344,11 +353,7 @@ async function collectRollups(store: ResultStore, manifest: RunManifest, periodM
       plan.index,
       { seq: tailSeq, ms: coveredToMs },
       (record) => {
-        const window = fromRecord(record);
-        const start = Math.floor(record.startMs / periodMs) * periodMs;
-        const period = own.get(start) ?? emptyWindow(start, periodMs);
-        own.set(start, period);
-        mergeAcrossTime(period, window);
+        addToPeriod(fromRecord(record));
         countWindow(stats, record);
       },
       notes,
