@@ -198,8 +198,8 @@ function analysisGap(analysis: SeriesAnalysis): string {
 }
 
 /**
- * Renders drift or leak analyses. `withGrowth` adds projected growth in 24 h, and growth per hour
- * where it differs from the slope. The quarter columns are left out when no series has them, as
+ * Renders drift or leak analyses. `withGrowth` adds projected growth in 24 h, and the lasting
+ * growth per hour (the smaller of the slope and the late slope) where it differs from the slope. The quarter columns are left out when no series has them, as
  * in the leak analyses.
  */
 export function renderAnalyses(analyses: readonly SeriesAnalysis[], withGrowth: boolean, emptyText: string): string {
@@ -238,7 +238,7 @@ export function renderAnalyses(analyses: readonly SeriesAnalysis[], withGrowth: 
   }
   if (withGrowth && analyses.some((a) => a.growthPerHour !== (a.fit?.slopePerHour ?? null))) {
     columns.push({
-      header: 'Growth',
+      header: 'Lasting growth',
       numeric: true,
       render: (a) => valueOr(a.growthPerHour, (v) => formatPerHour(v, a.unit), analysisGap(a)),
     });

@@ -144,6 +144,19 @@ describe('renderReportHtml', () => {
     assert.match(render(buildSampleReport()), /<td class="num">\+40 MiB\/h<\/td>/);
   });
 
+  it('adds lasting growth where it differs from the slope', () => {
+    const base = buildSampleReport();
+    const leaksOf = (report: RunReport) => render(report).split('<section id="leaks">')[1]?.split('</section>')[0] ?? '';
+    assert.ok(!leaksOf(base).includes('Lasting growth'), 'no column while growth equals the slope');
+    const plateau = structuredClone(base);
+    const heap = plateau.analyses.leaks.find((analysis) => analysis.series === 'heapUsedBytes')!;
+    heap.growthPerHour = 2 * 1024 * 1024;
+    heap.projected24h = heap.growthPerHour * 24;
+    const leaks = leaksOf(plateau);
+    assert.match(leaks, /<th class="num" scope="col">Lasting growth<\/th>/);
+    assert.match(leaks, /<td class="num">\+2 MiB\/h<\/td>/);
+  });
+
   it('shows projected growth in 24 h', () => {
     assert.match(render(buildSampleReport()), /<td class="num">\+960 MiB<\/td>/);
   });
