@@ -21,7 +21,6 @@ import {
 } from './stats.js';
 
 const MS_PER_HOUR = 3_600_000;
-const MS_PER_MINUTE = 60_000;
 
 /**
  * Returns the warm-up length in seconds: the larger of `minS` and `fraction` of the run,
@@ -280,13 +279,17 @@ export interface LeakOptions {
 }
 
 /**
- * A fall between two consecutive minutes counts as a drop (a restart or a collection of
- * the whole heap) when it exceeds both this share of the series range and
- * DROP_NOISE_SIGMAS robust standard deviations of the minute-to-minute changes. The
- * second bound keeps plain noise from looking like drops.
+ * A fall between two consecutive points counts as a drop (a restart or a collection of
+ * the whole heap) when it exceeds three bounds: this share of the series range,
+ * DROP_NOISE_SIGMAS robust standard deviations of the point-to-point changes, and
+ * DROP_LEVEL_FRACTION of the value it falls from. The second keeps plain noise from
+ * looking like drops.
+ * The third keeps a flat count from doing so: descriptors that sit at 30 with a rare 28
+ * have no noise by the median, and their range is 2.
  */
 const DROP_RANGE_FRACTION = 0.3;
 const DROP_NOISE_SIGMAS = 6;
+const DROP_LEVEL_FRACTION = 0.1;
 
 /**
  * From this many drops on, a series is read as a sawtooth (periodic collection or
@@ -479,7 +482,7 @@ function findDropTimes(samples: readonly Sample[]): Set<number> {
   const noise = MAD_TO_SIGMA * (mad(changes) ?? 0);
   const threshold = Math.max(DROP_RANGE_FRACTION * range, DROP_NOISE_SIGMAS * noise);
   changes.forEach((change, i) => {
-    if (-change > threshold) drops.add(samples[i + 1]!.t);
+    if (-change > threshold && -change > DROP_LEVEL_FRACTION * Math.abs(values[i]!)) drops.add(samples[i + 1]!.t);
   });
   return drops;
 }
@@ -534,15 +537,24 @@ function fitSteady(samples: readonly Sample[]): Outcome<ShapeFit> {
 
 function describeShape(shape: LeakShape, dropTimes: ReadonlySet<number>, runStartMs: number): string {
   if (shape === 'steady') return '';
-  const minutes = [...dropTimes].sort((a, b) => a - b).map((t) => Math.round((t - runStartMs) / MS_PER_MINUTE));
+  const times = [...dropTimes].sort((a, b) => a - b).map((t) => formatRunOffset(t - runStartMs));
   if (shape === 'restarts') {
-    const drops = minutes.length === 1 ? `a drop at minute ${minutes[0]}` : `drops at minutes ${minutes.join(', ')}`;
-    return `. Growth is measured between ${drops}, such as a restart, and the fitted line follows the last piece`;
+    const drops = times.length === 1 ? `drops once, at ${times[0]}` : `drops ${times.length} times, at ${times.join(', ')}`;
+    return `. The series ${drops} into the run (a restart, perhaps), so growth is measured within the pieces between drops, and the fitted line follows the last piece`;
   }
-  return `. The series is a sawtooth with ${minutes.length} drops, so growth is measured on the floor after each drop`;
+  return `. The series is a sawtooth with ${times.length} drops, so growth is measured on the floor after each drop`;
 }
 
 // ---------------------------------------------------------------- formatting
+
+/** Formats a time since the run start as m:ss, or h:mm:ss from an hour on. */
+function formatRunOffset(ms: number): string {
+  const totalS = Math.max(0, Math.round(ms / 1000));
+  const hours = Math.floor(totalS / 3600);
+  const minutes = Math.floor((totalS % 3600) / 60);
+  const seconds = String(totalS % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
 
 function formatNumber(value: number): string {
   if (value === 0) return '0';
