@@ -17,6 +17,9 @@ export async function loadEnvConfig(env: string, options: { file?: string; dir?:
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !options.file && env === 'local') return { config: parseEnvConfig({}, null), file: null };
+    if (code === 'ENOENT' && options.file) {
+      throw new ConfigError(`The configuration file given with --config, ${file}, does not exist. Check the path, or create the file (an empty object {} takes every default).`, file, []);
+    }
     if (code === 'ENOENT') {
       throw new ConfigError(
         `No configuration for env "${env}": ${file} does not exist. Create it (an empty object {} takes every default) or pass --config FILE.`,

@@ -259,14 +259,82 @@ export class ConfigError extends Error {
   }
 }
 
-/** Formats zod issues as `field: message (got value)` lines. */
-export function describeIssues(error: z.ZodError, input: unknown): string[] {
-  return error.issues.map((issue) => {
+/**
+ * Formats zod issues as `field: message (got value)` lines. An unknown field gets a line
+ * of its own with its name and value. The line names the field meant when the name is
+ * close to one that `schema` has there (a typo or another case), or else lists the
+ * fields allowed.
+ */
+export function describeIssues(error: z.ZodError, input: unknown, schema?: z.ZodType): string[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const known = schema === undefined ? [] : knownFieldsAt(schema, issue.path);
+      return issue.keys.map((key) => {
+        const field = [...issue.path, key].join('.');
+        const shown = JSON.stringify(valueAt(input, [...issue.path, key]))?.slice(0, 120);
+        const meant = closestField(key, known);
+        let hint = 'remove it';
+        if (meant !== null) hint = `did you mean "${meant}"?`;
+        else if (known.length > 0) hint = `the fields here are ${known.slice(0, 15).join(', ')}${known.length > 15 ? ', …' : ''}`;
+        return `${field}: unknown field; ${hint} (got ${shown})`;
+      });
+    }
     const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
     const value = valueAt(input, issue.path);
     const shown = value === undefined ? 'missing' : JSON.stringify(value)?.slice(0, 120);
-    return `${field}: ${issue.message} (got ${shown})`;
+    return [`${field}: ${issue.message} (got ${shown})`];
   });
+}
+
+type SchemaNode = { _zod: { def: Record<string, unknown> & { type: string } }; shape?: Record<string, SchemaNode> };
+
+/** Returns the field names of the object schema at `path`, or none when it is not an object. */
+function knownFieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const unwrap = (node: SchemaNode | undefined): SchemaNode | undefined => {
+    let current = node;
+    while (current !== undefined) {
+      const def = current._zod.def;
+      if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(def.type)) current = def.innerType as SchemaNode;
+      else if (def.type === 'pipe') current = def.in as SchemaNode;
+      else break;
+    }
+    return current;
+  };
+  let current = unwrap(schema as unknown as SchemaNode);
+  for (const key of path) {
+    const type = current?._zod.def.type;
+    if (type === 'object') current = current!.shape?.[String(key)];
+    else if (type === 'array') current = current!._zod.def.element as SchemaNode;
+    else if (type === 'record') current = current!._zod.def.valueType as SchemaNode;
+    else return [];
+    current = unwrap(current);
+  }
+  return current?._zod.def.type === 'object' ? Object.keys(current.shape ?? {}).filter((name) => name !== '$schema') : [];
+}
+
+/** Returns the known field that `name` most likely meant: the same letters in another case, or at most two edits away. */
+function closestField(name: string, known: readonly string[]): string | null {
+  const lower = name.toLowerCase();
+  const sameLetters = known.find((field) => field.toLowerCase() === lower);
+  if (sameLetters !== undefined) return sameLetters;
+  let best: { field: string; distance: number } | null = null;
+  for (const field of known) {
+    const distance = editDistance(lower, field.toLowerCase());
+    if (distance <= 2 && (best === null || distance < best.distance)) best = { field, distance };
+  }
+  return best?.field ?? null;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
@@ -283,7 +351,7 @@ export function parseEnvConfig(input: unknown, file: string | null): EnvConfig {
   const result = EnvConfigSchema.safeParse(input);
   if (result.success) return result.data;
 
-  const issues = describeIssues(result.error, input);
+  const issues = describeIssues(result.error, input, EnvConfigSchema);
   const where = file ?? 'the environment configuration';
   throw new ConfigError(
     `Invalid configuration in ${where}:\n  ${issues.join('\n  ')}\nFix the fields above; docs/configuration.md lists every field with its range and default.`,

@@ -367,7 +367,7 @@ export interface LoadedDeployConfig {
 export function parseDeployConfig(input: unknown, file: string): LoadedDeployConfig {
   const result = DeployConfigSchema.safeParse(input);
   if (!result.success) {
-    const issues = describeIssues(result.error, input);
+    const issues = describeIssues(result.error, input, DeployConfigSchema);
     throw new ConfigError(
       `Invalid deployment configuration in ${file}:\n  ${issues.join('\n  ')}\nFix the fields above; docs/deploy.md describes every field of the deploy block.`,
       file,

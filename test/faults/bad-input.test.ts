@@ -50,9 +50,9 @@ const CLI_CASES: { name: string; args: string[]; message: RegExp }[] = [
   { name: 'segments over env maximum', args: [...TARGET, ...config('limits.json'), '--rate', '10', '--segments', '4'], message: /--segments: 4 is above the limit of env "local"; allowed 1\.\.2/ },
   { name: 'host outside allowlist', args: ['--target', 'http://localhost:3000', ...config('limits.json'), '--rate', '10'], message: /--target: host "localhost" is not in the allowlist of env "local" \(127\.0\.0\.1\); add it to targetAllowlist/ },
   { name: 'config not JSON', args: [...TARGET, ...config('broken.json')], message: /broken\.json is not valid JSON: .*Fix the syntax/ },
-  { name: 'config unknown field', args: [...TARGET, ...config('unknown-field.json')], message: /Unrecognized key: "windws"/ },
+  { name: 'config unknown field', args: [...TARGET, ...config('unknown-field.json')], message: /windws: unknown field; did you mean "windows"\? \(got \{\}\)/ },
   { name: 'config value out of range', args: [...TARGET, ...config('wrong-type.json')], message: /windows\.checkpointEveryS: Too small: expected number to be >=10 \(got 5\)/ },
-  { name: 'config file missing', args: [...TARGET, ...config('missing.json')], message: /missing\.json does not exist/ },
+  { name: 'config file missing', args: [...TARGET, ...config('missing.json')], message: /The configuration file given with --config, .*missing\.json, does not exist\. Check the path/ },
 ];
 
 describe('soak run --local rejects', { concurrency: 4 }, () => {

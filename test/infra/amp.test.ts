@@ -367,7 +367,7 @@ describe('amp configuration', () => {
 
   test('rejects an unknown field', () => {
     const issues = issuesWith({ workspaceArn: WORKSPACE_ARN, workspaceId: 'ws-1' });
-    assert.match(issues[0] ?? '', /^deploy\.amp: Unrecognized key: "workspaceId"/);
+    assert.match(issues[0] ?? '', /^deploy\.amp\.workspaceId: unknown field; the fields here are .*workspaceArn.* \(got "ws-1"\)$/);
   });
 
   test('skips checks of a disabled block', () => {

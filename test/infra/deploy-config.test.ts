@@ -101,7 +101,7 @@ describe('DeployConfigSchema', () => {
 
   test('rejects an unknown field', () => {
     const issues = issuesAfter((config) => (config.deploy.vpc = 'vpc-1'));
-    assert.match(issues[0] ?? '', /^deploy: Unrecognized key: "vpc"/);
+    assert.match(issues[0] ?? '', /^deploy\.vpc: unknown field; the fields here are .*network.* \(got "vpc-1"\)$/);
   });
 
   test('rejects a numeric account id', () => {

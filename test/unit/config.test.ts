@@ -23,7 +23,18 @@ test('invalid field names the file, the field and the value', () => {
 });
 
 test('unknown field is rejected', () => {
-  assert.throws(() => parseEnvConfig({ sloo: {} }, 'x.json'), /Unrecognized key|unrecognized/i);
+  assert.throws(() => parseEnvConfig({ sloo: {} }, 'x.json'), /^ {2}sloo: unknown field; did you mean "slo"\? \(got \{\}\)$/m);
+});
+
+test('unknown field in another case names the field meant', () => {
+  assert.throws(() => parseEnvConfig({ leak: { floorpoints: 3 } }, 'x.json'), /^ {2}leak\.floorpoints: unknown field; did you mean "floorPoints"\? \(got 3\)$/m);
+});
+
+test('unknown field far from any other lists the fields allowed', () => {
+  assert.throws(
+    () => parseEnvConfig({ probe: { series: [{ name: 'heap', metric: 'm', reduce: 'min' }] } }, 'x.json'),
+    /^ {2}probe\.series\.0\.reduce: unknown field; the fields here are name, metric, labels, unit, perMinute, leakTolerancePerHour, leakMinGrowth \(got "min"\)$/m,
+  );
 });
 
 test('missing local config falls back to defaults', async () => {
