@@ -221,11 +221,13 @@ export function unknownCases(groups: readonly string[]): string[] {
 }
 
 const USAGE =
-  'Usage: K6_BIN=/path/to/k6 npx tsx bench/detection/record.ts [--cases ID,ID] [--repeat N] [--out DIR] [--duration-s S]\n\n' +
+  'Usage: K6_BIN=/path/to/k6 npx tsx bench/detection/record.ts [--cases ID,ID] [--repeat N] [--out DIR] [--duration-s S] [--help]\n\n' +
   '  --cases ID,ID   runs to record, each a case id or ids joined with + (default: every case)\n' +
   '  --repeat N      runs of each, 1 to 10 (default 1)\n' +
   '  --out DIR       folder for the recordings (default bench/detection/recordings)\n' +
-  `  --duration-s S  length of each run, 90 to 3600 (default ${RUN_DURATION_S})\n`;
+  `  --duration-s S  length of each run, 90 to 3600 (default ${RUN_DURATION_S})\n` +
+  '  --help          this text\n\n' +
+  `Case ids: ${DETECTION_CASES.map((testCase) => testCase.id).join(', ')}\n`;
 
 async function main(): Promise<number> {
   let values;
@@ -257,14 +259,14 @@ async function main(): Promise<number> {
     process.stderr.write(`record: invalid --repeat "${values.repeat}": use a whole number from 1 to 10.\n`);
     return 2;
   }
-  if (!process.env.K6_BIN) {
-    process.stderr.write('record: K6_BIN is not set. Set it to a k6 binary (tested with k6 v1.3.0).\n');
-    return 2;
-  }
   const groups = values.cases ? values.cases.split(',') : DETECTION_CASES.map((testCase) => testCase.id);
   const unknown = unknownCases(groups);
   if (unknown.length > 0) {
     process.stderr.write(`record: unknown case ${unknown.join(', ')}; known cases: ${DETECTION_CASES.map((c) => c.id).join(', ')}.\n`);
+    return 2;
+  }
+  if (!process.env.K6_BIN) {
+    process.stderr.write('record: K6_BIN is not set. Set it to a k6 binary (tested with k6 v1.3.0).\n');
     return 2;
   }
   const failed = await recordRuns(groups, repeat, resolve(values.out), (line) => process.stderr.write(`${line}\n`), durationS);

@@ -283,6 +283,10 @@ async function main(): Promise<number> {
   }
   const table = formatTable(results);
   process.stdout.write(`${table}\n`);
+  process.stdout.write(
+    '\n"real runs met" analyses each recorded series again with this checkout\'s rules; "runner verdict" is what the runner\n' +
+      'said when the run was recorded, with the rules of that day. Replays add seeded noise (bench/detection/replay.ts).\n',
+  );
   const out = join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `detection-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
