@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { FolderResultStore } from '../adapters/local/folder-store.js';
 import { InvalidRunDataError, RunNotFoundError, type StopRequest } from '../core/finalize.js';
-import { releaseLock } from '../core/lock.js';
+import { readLock, releaseLock } from '../core/lock.js';
 import { createLogger } from '../core/log.js';
 import { keys } from '../core/ports.js';
 import { RunIdSchema } from '../core/schemas.js';
@@ -121,7 +121,21 @@ export function buildProgram(): Command {
     .action((runId: string, options: { env: string; results?: string; webhook?: string; json?: boolean; open?: boolean }) =>
       handle(async () => {
         const store = await storeFor(options);
-        const code = await finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
+        let code: number;
+        try {
+          code = await finalizeAndNotify({ store, env: options.env, runId: checkRunId(runId), io, log: log.child({ runId, env: options.env }), webhook: options.webhook, json: options.json, open: options.open });
+        } catch (error) {
+          // A local run killed between taking the lock and writing its manifest has nothing
+          // to finalize, and would hold the lock until its deadline.
+          if (error instanceof RunNotFoundError && store instanceof FolderResultStore && (await store.get(keys.manifest(options.env, runId))) === undefined) {
+            const holder = await readLock(store, options.env);
+            if (holder?.runId === runId) {
+              await releaseLock(store, options.env, runId);
+              io.err.write(`soak: released env "${options.env}"'s run lock, which ${runId} held without a manifest (killed while it started)\n`);
+            }
+          }
+          throw error;
+        }
         // A finalized run is no longer active. Without this, a local run whose runner was
         // killed keeps the environment's lock until its deadline, and every new run is
         // rejected. In the cloud, finish-run and its sweep release the lock.

@@ -23,7 +23,7 @@ export class LockHeldError extends Error {
   }
 }
 
-async function readLock(store: ResultStore, env: string): Promise<LockBody | undefined> {
+export async function readLock(store: ResultStore, env: string): Promise<LockBody | undefined> {
   const bytes = await store.get(keys.lock(env));
   if (bytes === undefined) return undefined;
   try {

@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { FolderResultStore } from '../../adapters/local/folder-store.js';
+import { acquireLock } from '../../core/lock.js';
+import { keys } from '../../core/ports.js';
 import { startExampleApi, type ExampleApi } from '../../examples/sigil-api/index.js';
 import { processesWithEnv, startSoakGroup, waitFor } from '../support/fault-kit.js';
 import { existsSync, onlyRun, readJsonFile, runSoak, startSoak, tempResults } from '../support/soak-cli.js';
@@ -136,6 +139,19 @@ describe('local run faults', { concurrency: 5 }, () => {
     assert.equal(report.verdict, 'STOPPED', JSON.stringify(report.reasons));
     assert.equal(report.segments[0].status, 'stopped');
     assert.deepEqual(report.reasons.map((reason: Reason) => reason.code), ['STOPPED']);
+  });
+
+  test('finalize frees a lock whose run has no manifest', async () => {
+    // The state a run killed between taking the lock and writing its manifest leaves.
+    const results = tempResults();
+    const store = new FolderResultStore(results);
+    await acquireLock(store, 'local', 'killed-at-start', Date.now() + 3_600_000, Date.now());
+
+    const finalize = await runSoak(['finalize', '--results', results, 'killed-at-start']);
+    assert.equal(finalize.code, 2, finalize.stderr);
+    assert.match(finalize.stderr, /No run "killed-at-start" in env "local"/);
+    assert.match(finalize.stderr, /released env "local"'s run lock, which killed-at-start held without a manifest/);
+    assert.equal(await store.get(keys.lock('local')), undefined);
   });
 
   test('finalize releases the run lock', async () => {
