@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { FolderResultStore } from '../adapters/local/folder-store.js';
 import { InvalidRunDataError, RunNotFoundError, type StopRequest } from '../core/finalize.js';
-import { readLock, releaseLock } from '../core/lock.js';
+import { releaseLock } from '../core/lock.js';
 import { createLogger } from '../core/log.js';
 import { keys } from '../core/ports.js';
 import { RunIdSchema } from '../core/schemas.js';
@@ -127,12 +127,8 @@ export function buildProgram(): Command {
         } catch (error) {
           // A local run killed between taking the lock and writing its manifest has nothing
           // to finalize, and would hold the lock until its deadline.
-          if (error instanceof RunNotFoundError && store instanceof FolderResultStore && (await store.get(keys.manifest(options.env, runId))) === undefined) {
-            const holder = await readLock(store, options.env);
-            if (holder?.runId === runId) {
-              await releaseLock(store, options.env, runId);
-              io.err.write(`soak: released env "${options.env}"'s run lock, which ${runId} held without a manifest (killed while it started)\n`);
-            }
+          if (error instanceof RunNotFoundError && store instanceof FolderResultStore && (await releaseLock(store, options.env, runId))) {
+            io.err.write(`soak: released the run lock of env "${options.env}": run ${runId} had taken it but has no manifest (it was killed while starting).\n`);
           }
           throw error;
         }

@@ -59,9 +59,8 @@ export class CheckpointFollower {
     for (const cursor of this.#cursors) {
       if (nowMs < cursor.dueMs) continue;
       this.listCalls += 1;
-      const listed = (await store.list(keys.windowsPrefix(env, runId, cursor.segment), cursor.lastKey))
-        .filter((key) => key.endsWith('.ndjson.gz') && (cursor.lastKey === undefined || key > cursor.lastKey))
-        .sort();
+      // The store returns the keys sorted, and only those after the last key read.
+      const listed = (await store.list(keys.windowsPrefix(env, runId, cursor.segment), cursor.lastKey)).filter((key) => key.endsWith('.ndjson.gz'));
       let read = 0;
       for (const key of listed) {
         const bytes = await store.get(key);

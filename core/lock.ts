@@ -23,7 +23,7 @@ export class LockHeldError extends Error {
   }
 }
 
-export async function readLock(store: ResultStore, env: string): Promise<LockBody | undefined> {
+async function readLock(store: ResultStore, env: string): Promise<LockBody | undefined> {
   const bytes = await store.get(keys.lock(env));
   if (bytes === undefined) return undefined;
   try {
@@ -53,8 +53,10 @@ export async function acquireLock(store: ResultStore, env: string, runId: string
   await store.put(keys.lock(env), body, 'application/json');
 }
 
-/** Deletes the lock when `runId` still holds it. */
-export async function releaseLock(store: ResultStore, env: string, runId: string): Promise<void> {
+/** Deletes the lock when `runId` still holds it, and returns whether it did. */
+export async function releaseLock(store: ResultStore, env: string, runId: string): Promise<boolean> {
   const holder = await readLock(store, env);
-  if (holder?.runId === runId) await store.delete(keys.lock(env));
+  if (holder?.runId !== runId) return false;
+  await store.delete(keys.lock(env));
+  return true;
 }

@@ -150,7 +150,7 @@ describe('local run faults', { concurrency: 5 }, () => {
     const finalize = await runSoak(['finalize', '--results', results, 'killed-at-start']);
     assert.equal(finalize.code, 2, finalize.stderr);
     assert.match(finalize.stderr, /No run "killed-at-start" in env "local"/);
-    assert.match(finalize.stderr, /released env "local"'s run lock, which killed-at-start held without a manifest/);
+    assert.match(finalize.stderr, /released the run lock of env "local": run killed-at-start had taken it but has no manifest/);
     assert.equal(await store.get(keys.lock('local')), undefined);
   });
 
