@@ -271,12 +271,12 @@ export function describeIssues(error: z.ZodError, input: unknown, schema?: z.Zod
       const known = schema === undefined ? [] : knownFieldsAt(schema, issue.path);
       return issue.keys.map((key) => {
         const field = [...issue.path, key].join('.');
-        const shown = JSON.stringify(valueAt(input, [...issue.path, key]))?.slice(0, 120);
+        const valueText = JSON.stringify(valueAt(input, [...issue.path, key]))?.slice(0, 120);
         const meant = closestField(key, known);
         let hint = 'remove it';
         if (meant !== null) hint = `did you mean "${meant}"?`;
         else if (known.length > 0) hint = `the fields here are ${known.slice(0, 15).join(', ')}${known.length > 15 ? ', …' : ''}`;
-        return `${field}: unknown field; ${hint} (got ${shown})`;
+        return `${field}: unknown field; ${hint} (got ${valueText})`;
       });
     }
     const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
@@ -286,30 +286,38 @@ export function describeIssues(error: z.ZodError, input: unknown, schema?: z.Zod
   });
 }
 
-type SchemaNode = { _zod: { def: Record<string, unknown> & { type: string } }; shape?: Record<string, SchemaNode> };
+/** Returns the schema inside optional, nullable, default, prefault, readonly, catch and pipe wrappers. */
+function unwrapSchema(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  for (;;) {
+    if (
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodDefault ||
+      current instanceof z.ZodPrefault ||
+      current instanceof z.ZodReadonly ||
+      current instanceof z.ZodCatch
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in as z.ZodType;
+    } else {
+      return current;
+    }
+  }
+}
 
 /** Returns the field names of the object schema at `path`, or none when it is not an object. */
 function knownFieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  const unwrap = (node: SchemaNode | undefined): SchemaNode | undefined => {
-    let current = node;
-    while (current !== undefined) {
-      const def = current._zod.def;
-      if (['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch'].includes(def.type)) current = def.innerType as SchemaNode;
-      else if (def.type === 'pipe') current = def.in as SchemaNode;
-      else break;
-    }
-    return current;
-  };
-  let current = unwrap(schema as unknown as SchemaNode);
+  let current = unwrapSchema(schema);
   for (const key of path) {
-    const type = current?._zod.def.type;
-    if (type === 'object') current = current!.shape?.[String(key)];
-    else if (type === 'array') current = current!._zod.def.element as SchemaNode;
-    else if (type === 'record') current = current!._zod.def.valueType as SchemaNode;
+    if (current instanceof z.ZodObject) current = (current.shape as Record<string, z.ZodType>)[String(key)];
+    else if (current instanceof z.ZodArray) current = current.element as z.ZodType;
+    else if (current instanceof z.ZodRecord) current = current.valueType as z.ZodType;
     else return [];
-    current = unwrap(current);
+    current = unwrapSchema(current);
   }
-  return current?._zod.def.type === 'object' ? Object.keys(current.shape ?? {}).filter((name) => name !== '$schema') : [];
+  return current instanceof z.ZodObject ? Object.keys(current.shape).filter((name) => name !== '$schema') : [];
 }
 
 /** Returns the known field that `name` most likely meant: the same letters in another case, or at most two edits away. */
