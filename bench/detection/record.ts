@@ -18,8 +18,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { FolderResultStore } from '../../adapters/local/folder-store.js';
+import { parseArgsOrUsage } from '../lib/cli.js';
 import { decodeWindows } from '../../core/checkpoint.js';
 import { parseEnvConfig } from '../../core/config.js';
 import { WindowMerger, rollup } from '../../core/merge.js';
@@ -230,9 +230,8 @@ const USAGE =
   `Case ids: ${DETECTION_CASES.map((testCase) => testCase.id).join(', ')}\n`;
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseArgsOrUsage(
+    {
       options: {
         cases: { type: 'string' },
         repeat: { type: 'string', default: '1' },
@@ -240,11 +239,12 @@ async function main(): Promise<number> {
         'duration-s': { type: 'string', default: String(RUN_DURATION_S) },
         help: { type: 'boolean', default: false },
       },
-    }));
-  } catch (error) {
-    process.stderr.write(`record: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+    },
+    'record',
+    USAGE,
+  );
+  if (parsed === null) return 2;
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;

@@ -12,11 +12,11 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { analysisPointSeconds, warmupSeconds } from '../../core/analysis.js';
 import { parseEnvConfig } from '../../core/config.js';
 import type { HistoryEntry } from '../../core/history.js';
 import { median } from '../../core/stats.js';
+import { parseArgsOrUsage } from '../lib/cli.js';
 import { BASE_API_ARGS, DETECTION_CASES, type DetectionCase } from './cases.js';
 import { DEFAULT_RECORDINGS_DIR, recordRuns, sameSetup, unknownCases } from './record.js';
 import { RecordingSchema, type Recording } from './recording.js';
@@ -209,9 +209,8 @@ const USAGE =
   '  --recordings   folder of recordings (default bench/detection/recordings)\n';
 
 async function main(): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseArgsOrUsage(
+    {
       options: {
         quick: { type: 'boolean', default: false },
         record: { type: 'boolean', default: false },
@@ -220,11 +219,12 @@ async function main(): Promise<number> {
         recordings: { type: 'string', default: DEFAULT_RECORDINGS_DIR },
         help: { type: 'boolean', default: false },
       },
-    }));
-  } catch (error) {
-    process.stderr.write(`detection: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+    },
+    'detection',
+    USAGE,
+  );
+  if (parsed === null) return 2;
+  const { values } = parsed;
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
