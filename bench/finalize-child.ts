@@ -3,10 +3,10 @@
  * report and the Slack message, as `soak finalize` does. It prints one JSON line with
  * the wall time, the peak RSS seen by sampling every 50 ms, and the output sizes.
  * With `--abort-poll` it instead runs segment 0's abort check (SegmentRunner's
- * CheckpointFollower and AbortMonitor) over the stored run: a first poll reads every
- * checkpoint, as a segment 0 that fell behind would, and the monitor ends holding the
- * last two hours, what it holds at the end of a run. It then times three polls a
- * checkpoint interval apart that find nothing new, the steady state of a long run.
+ * CheckpointFollower and AbortMonitor) over the stored run. A first poll reads every
+ * checkpoint, as a segment 0 that fell behind would, so the monitor ends with the last
+ * two hours, as at the end of a run. It then times three polls a checkpoint interval
+ * apart that find nothing new, the steady state of a long run.
  *
  *   npx tsx bench/finalize-child.ts ROOT ENV RUN_ID [--abort-poll]
  */

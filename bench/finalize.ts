@@ -5,10 +5,10 @@
  * 64 segments x 72 h, the longest run allowed. Each run is finalized in a child process
  * with the HTML report and the Slack message. Measures wall time and peak RSS
  * (`/usr/bin/time -v`, and the child's own sampling), and the report sizes. It also
- * measures segment 0's stop-and-abort check over the same windows: a first poll that
- * reads every checkpoint, then the steady-state poll every 10 s, which lists each
- * segment's folder after its last checkpoint read, and the memory that its
- * AbortMonitor keeps at the end of the run.
+ * measures segment 0's stop-and-abort check over the same windows. It times a first
+ * poll that reads every checkpoint, then the steady-state poll every 10 s, which lists
+ * each segment's folder after its last checkpoint read. It also reads the memory that
+ * the AbortMonitor keeps at the end of the run.
  *
  * The synthetic data (about 460 MB for the full shape) is generated once by two
  * child processes and kept under the system's temporary folder for later runs.

@@ -280,12 +280,11 @@ export interface LeakOptions {
 
 /**
  * A fall between two consecutive points counts as a drop (a restart or a collection of
- * the whole heap) when it exceeds three bounds: this share of the series range,
- * DROP_NOISE_SIGMAS robust standard deviations of the point-to-point changes, and
- * DROP_LEVEL_FRACTION of the value it falls from. The second keeps plain noise from
- * looking like drops.
- * The third keeps a flat count from doing so: descriptors that sit at 30 with a rare 28
- * have no noise by the median, and their range is 2.
+ * the whole heap) when it exceeds three bounds. The first is this share of the series
+ * range. The second, DROP_NOISE_SIGMAS robust standard deviations of the point-to-point
+ * changes, keeps plain noise from looking like drops. The third, DROP_LEVEL_FRACTION of
+ * the value it falls from, keeps a flat count from doing so: descriptors that sit at 30
+ * with a rare 28 have no noise by the median, and their range is 2.
  */
 const DROP_RANGE_FRACTION = 0.3;
 const DROP_NOISE_SIGMAS = 6;

@@ -199,8 +199,8 @@ function analysisGap(analysis: SeriesAnalysis): string {
 
 /**
  * Renders drift or leak analyses. `withGrowth` adds projected growth in 24 h, and the lasting
- * growth per hour (the smaller of the slope and the late slope) where it differs from the slope. The quarter columns are left out when no series has them, as
- * in the leak analyses.
+ * growth per hour (the smaller of the slope and the late slope) where it differs from the
+ * slope. The quarter columns are left out when no series has them, as in the leak analyses.
  */
 export function renderAnalyses(analyses: readonly SeriesAnalysis[], withGrowth: boolean, emptyText: string): string {
   const inUnit = (analysis: SeriesAnalysis, value: number | null) =>

@@ -89,12 +89,12 @@ function residualsAroundTrend(
   value: (point: SeriesPoint) => number | null | undefined,
   kind: 'relative' | 'absolute',
 ): number[] {
-  const kept = points.filter((point) => {
+  const usable = points.filter((point) => {
     const y = value(point);
     return y !== null && y !== undefined && Number.isFinite(y) && (kind === 'absolute' || y > 0);
   });
-  const x = kept.map((point) => point.t / 3_600_000);
-  const y = kept.map((point) => value(point)!);
+  const x = usable.map((point) => point.t / 3_600_000);
+  const y = usable.map((point) => value(point)!);
   const fit = theilSen(x, y);
   if (!fit.ok) return [];
   return y.flatMap((observed, index) => {

@@ -65,8 +65,8 @@ const HEAP: ProbeSeries = {
 };
 
 /**
- * Builds a 5-minute run of 10-second points with the default heap probe, whose
- * `leakMinGrowth` (12 MiB) decides in a run this short; `heapMib` gets the point index.
+ * Analyses a 5-minute run of 10-second points with the default heap probe. In a run this
+ * short, its `leakMinGrowth` of 12 MiB decides. `heapMib` maps a point index to the heap.
  */
 function shortHeapLeak(heapMib: (index: number) => number, leak: Partial<LeakOptions['leak']> = {}): SeriesAnalysis {
   const points = Array.from({ length: 31 }, (_, index) => ({
@@ -332,7 +332,7 @@ describe('analyzeLeaks', () => {
     assertWithin(analysis.fit?.intercept, 50 * MIB, 1e-9, 'intercept');
   });
 
-  it('fits the floor of a rising line two points behind it', () => {
+  it('lags a rising line by two points', () => {
     // Each point becomes the lowest of itself and the two before it, which on a rising
     // line is the value two minutes earlier: the same slope, 2/60 h × 20 MiB/h lower.
     const analysis = leakOf(heapSeries(SIX_HOURS_MIN, (_, hours) => 50 * MIB + 20 * MIB * hours));
@@ -341,9 +341,9 @@ describe('analyzeLeaks', () => {
     assertWithin(analysis.fit?.intercept, 50 * MIB - (2 / 60) * 20 * MIB, 1e-9, 'intercept');
   });
 
-  it('reads garbage that waits late in a short run as garbage, not growth', () => {
-    // As in the benchmark's warm-up plateau run: the heap reaches 72 MiB 40 s after the
-    // warm-up and stays there, a collector leaves every other point 6 MiB higher, and
+  it('ignores late garbage in short runs', () => {
+    // As in the benchmark's warm-up plateau run, the heap reaches 72 MiB 40 s after the
+    // warm-up and stays there. A collector leaves every other point 6 MiB higher, and
     // garbage piles up over the last 40 s to 16 MiB above the floor.
     const heap = (index: number) => Math.min(72, 40 + index * 3.2) + (index % 2 === 1 ? 6 : 0) + Math.max(0, index - 26) * 4;
     const single = shortHeapLeak(heap, { floorPoints: 1 });
@@ -352,7 +352,7 @@ describe('analyzeLeaks', () => {
     assert.equal(floors.status, 'ok', floors.message);
   });
 
-  it('flags a short run whose heap floor rises under the same collector noise', () => {
+  it('flags a rising floor under noise', () => {
     // 5 MiB a minute: +20 MiB over the 4 minutes after warm-up, the weak leak of the benchmark.
     const analysis = shortHeapLeak((index) => 20 + (index * 5) / 6 + (index % 2 === 1 ? 6 : 0));
     assert.equal(analysis.status, 'flagged', analysis.message);
@@ -393,7 +393,7 @@ describe('analyzeLeaks', () => {
     assert.match(analysis.message, /drops once, at 3:30:00 into the run/);
   });
 
-  it('reads a rare small dip of a flat count as no drop', () => {
+  it('ignores a small dip of a count', () => {
     // Descriptors at 30 with two points at 28: no noise by the median, a range of 2.
     const fds: ProbeSeries = { ...HEAP, name: 'openFds', unit: 'count', perMinute: 'max', leakTolerancePerHour: 30 };
     const series = makeSeries(SIX_HOURS_MIN, (minute) => ({ probes: { openFds: minute === 100 || minute === 250 ? 28 : 30 } }));
@@ -442,7 +442,7 @@ describe('analyzeLeaks', () => {
     });
   }
 
-  it('requires growth to persist in the last two thirds', () => {
+  it('requires growth in the last two thirds', () => {
     const noise = seededNormal(16);
     // 60 MiB/h until minute 190, then flat. The last two thirds after the 36-minute
     // warm-up start at minute 144 and are mostly flat, while the whole-run slope is

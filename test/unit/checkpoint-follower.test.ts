@@ -25,7 +25,7 @@ class CountingStore extends FolderResultStore {
   }
 }
 
-/** One 10-second window of a segment; its iteration count tells the checkpoints apart. */
+/** Builds one 10-second window of a segment. Its iteration count identifies the checkpoint. */
 function window(segment: number, startMs: number, iterations: number): WindowRecord {
   const aggregator = new WindowAggregator({ runId: RUN_ID, segment });
   aggregator.addLine(JSON.stringify({ type: 'Metric', data: { name: 'iterations', type: 'counter', contains: 'default', thresholds: [] }, metric: 'iterations' }));
@@ -84,7 +84,7 @@ describe('CheckpointFollower', () => {
     assert.deepEqual(laterCalls.find((call) => call.prefix.includes('/segments/0/'))?.startAfter, keys.windows(ENV, RUN_ID, 0, 0));
   });
 
-  it('waits most of a checkpoint interval before listing a segment again', async () => {
+  it('waits before listing a segment again', async () => {
     const store = new CountingStore(mkdtempSync(join(tmpdir(), 'soak-follower-')));
     const follower = newFollower(store, [0]);
     await storeCheckpoint(store, 0, 0);
@@ -102,7 +102,7 @@ describe('CheckpointFollower', () => {
     assert.equal(follower.listCalls, 3);
   });
 
-  it('follows a checkpoint number that was skipped', async () => {
+  it('follows a skipped checkpoint number', async () => {
     // A write whose response was lost takes its number; the batch goes under the next.
     const store = new CountingStore(mkdtempSync(join(tmpdir(), 'soak-follower-')));
     const follower = newFollower(store, [0]);
@@ -115,7 +115,7 @@ describe('CheckpointFollower', () => {
     );
   });
 
-  it('ignores rollups and other objects in the segment folder', async () => {
+  it('ignores other objects in the folder', async () => {
     const store = new CountingStore(mkdtempSync(join(tmpdir(), 'soak-follower-')));
     const follower = newFollower(store, [0]);
     await storeCheckpoint(store, 0, 0);
