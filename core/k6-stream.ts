@@ -4,9 +4,11 @@
  * Two line shapes exist: `{"type":"Metric","data":{...},"metric":"name"}`, written
  * lazily right before a metric's first sample, and
  * `{"metric":"name","type":"Point","data":{"time":"...","value":1.5,"tags":{...}}}`.
- * Points dominate the stream: nine per HTTP request, all with the same tags. The
- * parser therefore reads them by position and caches parsed tag objects by their JSON
- * text. Any line without the expected layout goes through `JSON.parse` instead.
+ * Points dominate the stream: nine per HTTP request, all with the same tags, and four
+ * per iteration. The parser therefore reads them by position, and the splitter lets its
+ * consumer drop a line by its metric name before the line becomes a string of its own
+ * (WindowAggregator.inspectLineAt). Any line without the expected layout goes through
+ * `JSON.parse` instead.
  */
 
 export type Tags = Readonly<Record<string, string>>;
@@ -188,18 +190,45 @@ function parseNumberAt(line: string, start: number, end: number): number {
 }
 
 // Consecutive points of one request carry the same tags text; reusing the previous
-// string skips scanning it and lets Map lookups use its cached hash.
+// string skips scanning it and lets Map lookups use its cached hash. The two most
+// recent texts are kept, because after the dropped lines a request's points alternate
+// between the request's tags and the iteration's (`{}` for most scripts).
 let lastTagsJson = '{}';
+let otherTagsJson = '{}';
 
 /**
- * Returns the metric name of a Point line without parsing its time, value or tags, or
- * null when the line does not start like one.
+ * Returns the index of the quote that ends a Point line's metric name, or -1 when the
+ * line does not start like a Point line. The name runs from POINT_NAME_START to it.
  */
-export function pointMetricName(line: string): string | null {
-  if (!occursAt(line, 0, POINT_PREFIX)) return null;
-  const nameEnd = line.indexOf('"', POINT_PREFIX.length);
-  if (nameEnd < 0 || !occursAt(line, nameEnd + 1, TYPE_AND_DATA)) return null;
-  return line.slice(POINT_PREFIX.length, nameEnd);
+export function pointNameEnd(line: string): number {
+  const nameEnd = pointNameEndAt(line, 0);
+  return nameEnd >= 0 && pointLayoutAfter(line, nameEnd) ? nameEnd : -1;
+}
+
+/** Returns whether a metric name that ends at `nameEnd` is followed by a Point's type and data. */
+export function pointLayoutAfter(line: string, nameEnd: number): boolean {
+  return occursAt(line, nameEnd, '"') && occursAt(line, nameEnd + 1, TYPE_AND_DATA);
+}
+
+/** Index of the first character of a Point line's metric name. */
+export const POINT_NAME_START = POINT_PREFIX.length;
+
+/**
+ * Returns the index in `text` of the quote that ends the metric name of the line that
+ * starts at `start`, or -1 when that line does not start with `{"metric":"`. Only the
+ * name is checked, not the rest of the line.
+ */
+export function pointNameEndAt(text: string, start: number): number {
+  if (!occursAt(text, start, POINT_PREFIX)) return -1;
+  return text.indexOf('"', start + POINT_PREFIX.length);
+}
+
+/**
+ * Returns whether the text from `nameStart` to `nameEnd` is `name`. Compares characters
+ * in place, so nothing is allocated or hashed per line.
+ */
+export function nameIs(text: string, nameStart: number, nameEnd: number, name: string): boolean {
+  return nameEnd - nameStart === name.length && occursAt(text, nameStart, name);
 }
 
 function parsePointFast(line: string): K6Point | null {
@@ -208,7 +237,15 @@ function parsePointFast(line: string): K6Point | null {
   const metric = line.slice(POINT_PREFIX.length, nameEnd);
   if (metric.includes('\\')) return null;
   if (!occursAt(line, nameEnd + 1, TYPE_AND_DATA)) return null;
+  return parsePointAfterName(line, nameEnd, metric);
+}
 
+/**
+ * Parses the time, value and tags of a Point line whose name, `metric`, ends at
+ * `nameEnd` and is followed by the Point type, as pointNameEnd checks. Returns null
+ * when the rest is not in k6's usual layout; the value may be any number.
+ */
+export function parsePointAfterName(line: string, nameEnd: number, metric: string): K6Point | null {
   // k6 v1 writes time, value and tags in this order; another order takes the searches.
   const dataStart = nameEnd + 1 + TYPE_AND_DATA.length;
   const timeStart = occursAt(line, dataStart, TIME_KEY) ? dataStart : line.indexOf(TIME_KEY, nameEnd);
@@ -231,8 +268,15 @@ function parsePointFast(line: string): K6Point | null {
   if (occursAt(line, tagsStart, 'null')) return { metric, timeMs, value, tagsJson: '{}' };
   // A complete JSON object that is a prefix of the text at tagsStart is the whole object there.
   if (occursAt(line, tagsStart, lastTagsJson)) return { metric, timeMs, value, tagsJson: lastTagsJson };
+  if (occursAt(line, tagsStart, otherTagsJson)) {
+    const tagsJson = otherTagsJson;
+    otherTagsJson = lastTagsJson;
+    lastTagsJson = tagsJson;
+    return { metric, timeMs, value, tagsJson };
+  }
   const tagsEnd = findObjectEnd(line, tagsStart);
   if (tagsEnd < 0) return null;
+  otherTagsJson = lastTagsJson;
   lastTagsJson = line.slice(tagsStart, tagsEnd);
   return { metric, timeMs, value, tagsJson: lastTagsJson };
 }
@@ -273,17 +317,6 @@ function parseSlow(line: string): ParsedLine {
   return { kind: 'invalid', reason: `unknown line type ${String(record.type)}` };
 }
 
-/**
- * Returns the point of a line in k6's usual Point layout with a finite value, or null
- * for any other line; parseLine then gives the kind and the reason. Allocates less
- * than parseLine, for the hot path.
- */
-export function parsePoint(line: string): K6Point | null {
-  if (!line.startsWith(POINT_PREFIX)) return null;
-  const point = parsePointFast(line);
-  return point !== null && Number.isFinite(point.value) ? point : null;
-}
-
 export function parseLine(line: string): ParsedLine {
   if (line.startsWith(POINT_PREFIX)) {
     const point = parsePointFast(line);
@@ -295,6 +328,12 @@ export function parseLine(line: string): ParsedLine {
   return parseSlow(line);
 }
 
+/** Marker that a LineSplitter's inspect hook returns for a line that needs no further work. */
+export const DROP_LINE: unique symbol = Symbol('drop line');
+
+/** Lines longer than this many bytes are dropped by default (see LineSplitter). */
+export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+
 /**
  * Splits a byte stream into lines with bounded memory: a line longer than
  * `maxLineBytes` bytes is dropped (reported through `onOverlong`) rather than buffered.
@@ -302,16 +341,24 @@ export function parseLine(line: string): ParsedLine {
  * A newline byte never occurs inside a multi-byte UTF-8 sequence, so the bytes up to a
  * chunk's last newline decode on their own; only the bytes after it wait for the next chunk.
  */
-export class LineSplitter {
+export class LineSplitter<Note = undefined> {
   /** Bytes of the current line from earlier chunks, not yet decoded. */
   #tail: Buffer[] = [];
   #tailBytes = 0;
   #discarding = false;
 
+  /**
+   * @param inspectLineAt Optional: looks at the line that starts at `start` of a decoded
+   *   chunk before it is cut out. DROP_LINE means the line needs no further work, and it
+   *   is never cut out, which saves a string per line when most lines of a stream are
+   *   dropped. Anything else reaches `onLine` as its note. The hook is called for the
+   *   lines that lie whole within one chunk. The others reach `onLine` without a note.
+   */
   constructor(
-    private readonly onLine: (line: string) => void,
+    private readonly onLine: (line: string, note: Note | undefined) => void,
     private readonly onOverlong: () => void,
-    private readonly maxLineBytes = 1 << 20,
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    private readonly inspectLineAt?: (text: string, start: number) => Note | undefined | typeof DROP_LINE,
   ) {}
 
   push(chunk: Uint8Array): void {
@@ -327,7 +374,7 @@ export class LineSplitter {
       // The line that earlier chunks started ends at this chunk's first newline.
       if (this.#discarding) this.#discarding = false;
       else if (this.#tailBytes + firstNewline > this.maxLineBytes) this.onOverlong();
-      else this.#emit(Buffer.concat([...this.#tail, bytes.subarray(0, firstNewline)]).toString('utf8'));
+      else this.#emit(Buffer.concat([...this.#tail, bytes.subarray(0, firstNewline)]).toString('utf8'), undefined);
       this.#tail = [];
       this.#tailBytes = 0;
       start = firstNewline + 1;
@@ -336,14 +383,17 @@ export class LineSplitter {
     const lastNewline = bytes.lastIndexOf(10);
     if (lastNewline >= start) {
       const text = bytes.toString('utf8', start, lastNewline);
+      const inspect = this.inspectLineAt;
       let lineStart = 0;
       let newline = text.indexOf('\n');
       while (newline >= 0) {
-        this.#emit(text.slice(lineStart, newline));
+        const note = inspect === undefined ? undefined : inspect(text, lineStart);
+        if (note !== DROP_LINE) this.#emit(text.slice(lineStart, newline), note);
         lineStart = newline + 1;
         newline = text.indexOf('\n', lineStart);
       }
-      this.#emit(text.slice(lineStart));
+      const note = inspect === undefined ? undefined : inspect(text, lineStart);
+      if (note !== DROP_LINE) this.#emit(text.slice(lineStart), note);
     }
     if (lastNewline + 1 < bytes.length) this.#keep(bytes.subarray(lastNewline + 1));
   }
@@ -371,10 +421,10 @@ export class LineSplitter {
     this.#tail.push(Buffer.from(bytes));
   }
 
-  #emit(line: string): void {
+  #emit(line: string, note: Note | undefined): void {
     if (line.length === 0) return;
     // UTF-8 takes at most 3 bytes per UTF-16 unit, so only long lines need counting.
     if (line.length * 3 > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) this.onOverlong();
-    else this.onLine(line);
+    else this.onLine(line, note);
   }
 }

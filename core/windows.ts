@@ -14,7 +14,21 @@ import {
   type MutableAggregate,
   type MutableRequests,
 } from './aggregates.js';
-import { detachString, parseLine, parsePoint, pointMetricName, type K6MetricDefinition, type K6MetricType, type Tags } from './k6-stream.js';
+import {
+  detachString,
+  DROP_LINE,
+  LineSplitter,
+  nameIs,
+  parseLine,
+  parsePointAfterName,
+  pointLayoutAfter,
+  pointNameEnd,
+  pointNameEndAt,
+  POINT_NAME_START,
+  type K6MetricDefinition,
+  type K6MetricType,
+  type Tags,
+} from './k6-stream.js';
 import { FAILURE_KINDS, SCHEMA_VERSION, type FailureCounts, type ProbeAggregate, type WindowRecord } from './schemas.js';
 
 export const OTHER_NAME = 'other';
@@ -43,6 +57,8 @@ export function parseMetricKey(key: string): TagFilter {
 interface TagInfo {
   tags: Tags;
   name: string | undefined;
+  /** k6's `expected_response` tag; undefined when the request had no response callback. */
+  responseExpected: boolean | undefined;
   /** Undefined for points that are not HTTP requests. */
   failed: boolean | undefined;
   failureKind: (typeof FAILURE_KINDS)[number] | undefined;
@@ -50,6 +66,33 @@ interface TagInfo {
   /** Matching filter keys per metric name, computed on first use. */
   filterKeys: Map<string, string[]>;
 }
+
+/**
+ * Action of addLine on the Point lines of one metric. `skip` (skipMetrics) and `derived`
+ * (DERIVED_FROM_DURATION) drop them. `request` aggregates them and derives the request's
+ * other points from them, and `aggregate` only aggregates them.
+ */
+type PointAction = 'aggregate' | 'skip' | 'derived' | 'request';
+
+/** A metric name seen in Point lines; what inspectLineAt hands on to addLine. */
+export interface KnownMetric {
+  /** A copy that owns its characters (see detachString). */
+  readonly name: string;
+  readonly action: PointAction;
+}
+
+/**
+ * Metrics that k6 writes for every HTTP request beside http_req_duration, with the same
+ * tags and time. `http_reqs` has the value 1. `http_req_failed` is 1 when
+ * `expected_response` is false, and exists only when a response callback set that tag
+ * (k6 v1.3.0, lib/netext/httpext/transport.go). The runner adds both from the duration
+ * point and drops their lines unparsed, which saves two of the six lines it parses per
+ * request. A script that adds to http_reqs itself would lose those additions.
+ */
+const DERIVED_FROM_DURATION: readonly K6MetricDefinition[] = [
+  { name: 'http_reqs', type: 'counter', contains: 'default', thresholds: [] },
+  { name: 'http_req_failed', type: 'rate', contains: 'default', thresholds: [] },
+];
 
 interface WindowState {
   startMs: number;
@@ -117,14 +160,24 @@ export class WindowAggregator {
   readonly #skipMetrics: Set<string>;
   /** Points of skipped metrics, counted and not aggregated. */
   skippedPoints = 0;
+  /** Points of http_reqs and http_req_failed dropped because they were derived (DERIVED_FROM_DURATION). */
+  derivedPoints = 0;
+  /** The metrics of DERIVED_FROM_DURATION this aggregator derives. */
+  readonly #derived: readonly K6MetricDefinition[];
   readonly #maxRequestNames: number;
   readonly #maxMetrics: number;
 
   readonly #definitions = new Map<string, K6MetricDefinition>();
+  /** Metric names seen in Point lines, by name length, so a line's name is found without slicing it. */
+  readonly #namesByLength: KnownMetric[][] = [];
+  #nameCount = 0;
   readonly #tagCache = new Map<string, TagInfo>();
   #lastTagsJson: string | undefined;
   #lastTagInfo: TagInfo | undefined;
   readonly #windows = new Map<number, WindowState>();
+  /** The window #windowFor returned last, until a close removes windows. */
+  #recentStart = Number.NaN;
+  #recentWindow: WindowState | undefined;
   readonly #knownNames = new Set<string>();
   /** Every window start before this is closed. */
   #closedBefore = -Infinity;
@@ -144,6 +197,10 @@ export class WindowAggregator {
     const named = new Set((options.filters ?? []).map((key) => parseMetricKey(key).metric));
     this.#filters = (options.filters ?? []).map(parseMetricKey).filter((filter) => Object.keys(filter.tags).length > 0);
     this.#skipMetrics = new Set((options.skipMetrics ?? []).filter((metric) => !named.has(metric)));
+    // Without duration points there is nothing to derive from, and a skipped metric stays skipped.
+    this.#derived = this.#skipMetrics.has('http_req_duration')
+      ? []
+      : DERIVED_FROM_DURATION.filter((definition) => !this.#skipMetrics.has(definition.name));
     this.#maxRequestNames = options.maxRequestNames ?? 50;
     this.#maxMetrics = options.maxMetrics ?? 200;
   }
@@ -156,27 +213,132 @@ export class WindowAggregator {
     return Math.floor(timeMs / this.lengthMs) * this.lengthMs;
   }
 
-  /** Parses and aggregates one line of k6's JSON stream. */
-  addLine(line: string): void {
-    if (this.#skipMetrics.size > 0) {
-      const name = pointMetricName(line);
-      if (name !== null && this.#skipMetrics.has(name)) {
+  /**
+   * Returns a splitter for k6's byte stream that feeds this aggregator: lines that
+   * inspectLineAt drops are never cut out of their chunk, and the others reach addLine
+   * with their metric name already found.
+   */
+  lineSplitter(): LineSplitter<KnownMetric> {
+    return new LineSplitter<KnownMetric>(
+      (line, known) => this.addLine(line, known),
+      () => this.noteUnparsable(),
+      undefined,
+      (text, start) => this.inspectLineAt(text, start),
+    );
+  }
+
+  /**
+   * Parses and aggregates one line of k6's JSON stream. `known` is what inspectLineAt
+   * returned for this line, which saves finding its metric name again.
+   */
+  addLine(line: string, known?: KnownMetric): void {
+    let nameEnd: number;
+    if (known !== undefined) {
+      nameEnd = POINT_NAME_START + known.name.length;
+      if (!pointLayoutAfter(line, nameEnd)) known = undefined;
+    } else {
+      nameEnd = pointNameEnd(line);
+      if (nameEnd >= 0) known = this.#metricName(line, nameEnd);
+    }
+    if (known !== undefined) {
+      if (known.action === 'skip') {
         this.skippedPoints += 1;
         return;
       }
-    }
-    const point = parsePoint(line);
-    if (point !== null) {
-      this.addPoint(point.metric, point.timeMs, point.value, point.tagsJson);
-      return;
+      if (known.action === 'derived') {
+        this.derivedPoints += 1;
+        return;
+      }
+      const point = parsePointAfterName(line, nameEnd, known.name);
+      if (point !== null && Number.isFinite(point.value)) {
+        this.addPoint(known.name, point.timeMs, point.value, point.tagsJson);
+        if (known.action === 'request') this.#addDerived(point.timeMs, point.tagsJson);
+        return;
+      }
     }
     const parsed = parseLine(line);
     if (parsed.kind === 'metric') {
       this.addDefinition(parsed.definition);
     } else if (parsed.kind === 'point') {
-      this.addPoint(parsed.point.metric, parsed.point.timeMs, parsed.point.value, parsed.point.tagsJson);
+      const { metric, timeMs, value, tagsJson } = parsed.point;
+      const action = this.#actionFor(metric);
+      if (action === 'skip') this.skippedPoints += 1;
+      else if (action === 'derived') this.derivedPoints += 1;
+      else {
+        this.addPoint(metric, timeMs, value, tagsJson);
+        if (action === 'request') this.#addDerived(timeMs, tagsJson);
+      }
     } else {
       this.noteUnparsable();
+    }
+  }
+
+  #actionFor(metric: string): PointAction {
+    if (this.#skipMetrics.has(metric)) return 'skip';
+    if (this.#derived.length === 0) return 'aggregate';
+    if (metric === 'http_req_duration') return 'request';
+    return this.#derived.some((definition) => definition.name === metric) ? 'derived' : 'aggregate';
+  }
+
+  /**
+   * Looks at the line that starts at `start` of `text` before the stream splitter cuts
+   * it out (see lineSplitter). Returns DROP_LINE for a point that addLine would drop
+   * unparsed, and counts it as addLine would: 9 of the 13 lines k6 writes per request
+   * (skipMetrics and DERIVED_FROM_DURATION). Otherwise returns the line's metric when
+   * it is a known one, for addLine.
+   */
+  inspectLineAt(text: string, start: number): KnownMetric | undefined | typeof DROP_LINE {
+    const nameEnd = pointNameEndAt(text, start);
+    if (nameEnd < 0) return undefined;
+    const known = this.#knownName(text, start + POINT_NAME_START, nameEnd);
+    if (known === undefined) return undefined;
+    if (known.action === 'skip') {
+      this.skippedPoints += 1;
+      return DROP_LINE;
+    }
+    if (known.action === 'derived') {
+      this.derivedPoints += 1;
+      return DROP_LINE;
+    }
+    return known;
+  }
+
+  #knownName(text: string, nameStart: number, nameEnd: number): KnownMetric | undefined {
+    const sameLength = this.#namesByLength[nameEnd - nameStart];
+    if (sameLength === undefined) return undefined;
+    for (const known of sameLength) if (nameIs(text, nameStart, nameEnd, known.name)) return known;
+    return undefined;
+  }
+
+  /** Finds the name of a Point line among the names seen before, or adds it. */
+  #metricName(line: string, nameEnd: number): KnownMetric | undefined {
+    const length = nameEnd - POINT_NAME_START;
+    const known = this.#knownName(line, POINT_NAME_START, nameEnd);
+    if (known !== undefined) return known;
+    const sameLength = this.#namesByLength[length];
+    // Past the limit, or with an escape in the name, the line takes the general parser.
+    if (this.#nameCount >= this.#maxMetrics * 2) return undefined;
+    const name = line.slice(POINT_NAME_START, nameEnd);
+    if (name.includes('\\')) return undefined;
+    const added: KnownMetric = { name: detachString(name), action: this.#actionFor(name) };
+    if (sameLength === undefined) this.#namesByLength[length] = [added];
+    else sameLength.push(added);
+    this.#nameCount += 1;
+    return added;
+  }
+
+  /** Adds the http_reqs and http_req_failed points of the request whose duration point was just added. */
+  #addDerived(timeMs: number, tagsJson: string): void {
+    for (const definition of this.#derived) {
+      let value = 1;
+      if (definition.type === 'rate') {
+        const expected = this.#tagInfo(tagsJson).responseExpected;
+        if (expected === undefined) continue;
+        value = expected ? 0 : 1;
+      }
+      // k6 defines http_req_failed right before its first point, after the first duration point.
+      if (!this.#definitions.has(definition.name)) this.addDefinition(definition);
+      this.addPoint(definition.name, timeMs, value, tagsJson);
     }
   }
 
@@ -301,6 +463,7 @@ export class WindowAggregator {
 
   #closeBefore(limit: number): WindowRecord[] {
     const starts = [...this.#windows.keys()].filter((start) => start < limit).sort((a, b) => a - b);
+    this.#recentWindow = undefined;
     const closed = starts.map((start) => {
       const record = this.#toRecord(this.#windows.get(start)!);
       this.#windows.delete(start);
@@ -318,6 +481,8 @@ export class WindowAggregator {
 
   #windowFor(start: number): WindowState {
     const aligned = this.windowStart(start);
+    // Points arrive nearly in time order, so most land in the window of the one before.
+    if (aligned === this.#recentStart && this.#recentWindow !== undefined) return this.#recentWindow;
     let window = this.#windows.get(aligned);
     if (window === undefined) {
       window = {
@@ -339,6 +504,8 @@ export class WindowAggregator {
       };
       this.#windows.set(aligned, window);
     }
+    this.#recentStart = aligned;
+    this.#recentWindow = window;
     return window;
   }
 
@@ -408,6 +575,7 @@ export class WindowAggregator {
     info = {
       tags,
       name: tags.name,
+      responseExpected: expected === undefined ? undefined : expected !== 'false',
       failed,
       failureKind: failed ? classifyFailure(status, tags.error_code) : undefined,
       status,

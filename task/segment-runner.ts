@@ -252,10 +252,7 @@ export class SegmentRunner {
 
   #consumeStream(reader: Socket): Promise<void> {
     const aggregator = this.#aggregator;
-    const splitter = new LineSplitter(
-      (line) => aggregator.addLine(line),
-      () => aggregator.noteUnparsable(),
-    );
+    const splitter = aggregator.lineSplitter();
     return new Promise((resolveEnd) => {
       reader.on('data', (chunk: Buffer) => {
         splitter.push(chunk);

@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as checkpoint from '../../core/checkpoint.js';
+import { parseEnvConfig } from '../../core/config.js';
 import * as k6Stream from '../../core/k6-stream.js';
 import type { WindowRecord } from '../../core/schemas.js';
 import * as windows from '../../core/windows.js';
@@ -86,6 +87,9 @@ export interface ReplayResult {
   checkpointBytes: number;
 }
 
+/** The metrics the runner drops by default, as run-segment passes them (windows.skipMetrics). */
+const DEFAULT_SKIP_METRICS = parseEnvConfig({}, null).windows.skipMetrics;
+
 /** The classes of the stream path, from this checkout or from another one being compared. */
 export interface StreamModules {
   LineSplitter: typeof k6Stream.LineSplitter;
@@ -113,7 +117,7 @@ export async function loadStreamModules(repositoryRoot: string): Promise<StreamM
 /** The runner's consumer: the same objects and calls as SegmentRunner's stream handling. */
 class ReplayConsumer {
   readonly aggregator: windows.WindowAggregator;
-  readonly splitter: k6Stream.LineSplitter;
+  readonly splitter: { push(chunk: Uint8Array): void; end(): string | null };
   #pending: WindowRecord[] = [];
   #chunks = 0;
   windowsClosed = 0;
@@ -124,12 +128,17 @@ class ReplayConsumer {
       runId: 'bench-replay',
       segment: 0,
       filters: ['http_req_duration{expected_response:true}', 'http_req_duration{name:verify}'],
+      skipMetrics: DEFAULT_SKIP_METRICS,
     });
     this.aggregator = aggregator;
-    this.splitter = new modules.LineSplitter(
-      (line) => aggregator.addLine(line),
-      () => aggregator.noteUnparsable(),
-    );
+    // A checkout from before lineSplitter() wires the splitter itself, as run-segment did then.
+    this.splitter =
+      typeof aggregator.lineSplitter === 'function'
+        ? aggregator.lineSplitter()
+        : new modules.LineSplitter(
+            (line) => aggregator.addLine(line),
+            () => aggregator.noteUnparsable(),
+          );
   }
 
   push(chunk: Uint8Array): void {

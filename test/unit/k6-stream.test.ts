@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { detachString, LineSplitter, parseK6Time, parseLine } from '../../core/k6-stream.js';
+import { detachString, DROP_LINE, LineSplitter, parseK6Time, parseLine } from '../../core/k6-stream.js';
 
 const POINT =
   '{"metric":"http_req_duration","type":"Point","data":{"time":"2026-12-04T19:29:40.611250837Z","value":1000.296067,"tags":{"error":"request timeout","error_code":"1050","expected_response":"false","group":"","method":"GET","name":"verify","scenario":"sigil","status":"0","url":"verify"}}}';
@@ -105,4 +105,23 @@ test('detachString copies a slice of a chunk exactly', () => {
   assert.equal(copy, '{"name":"verify","status":"200"}');
   assert.equal(detachString(''), '');
   assert.equal(detachString('é✓'), 'é✓');
+});
+
+test('line splitter skips dropped lines', () => {
+  const lines: [string, number | undefined][] = [];
+  const splitter = new LineSplitter<number>(
+    (line, note) => lines.push([line, note]),
+    () => undefined,
+    undefined,
+    (text, start) => (text.startsWith('drop', start) ? DROP_LINE : start),
+  );
+  splitter.push(Buffer.from('keep 1\ndrop 2\nkeep 3\ndr'));
+  // A line that spans two chunks reaches onLine without a note; onLine must drop it itself.
+  splitter.push(Buffer.from('op 4\ndrop 5\nkeep 6\n'));
+  assert.deepEqual(lines, [
+    ['keep 1', 0],
+    ['keep 3', 14],
+    ['drop 4', undefined],
+    ['keep 6', 7],
+  ]);
 });
