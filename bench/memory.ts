@@ -17,6 +17,7 @@ import type { BenchOptions, BenchOutcome, TargetCheck } from './lib/outcome.js';
 import { findChildren, ProcSampler, type ProcSample } from './lib/proc.js';
 import { readSegmentOutput, segmentLogPath, spawnRunSegment, writeSegmentManifest } from './lib/segment.js';
 import { formatBytes, formatCount, median, sparkline } from './lib/stats.js';
+import { theilSen } from '../core/stats.js';
 import { startTarget, type RunningTarget } from './lib/target.js';
 import { SCRIPT, VUS } from './overhead.js';
 
@@ -33,6 +34,12 @@ export interface GrowthSummary {
   growth: number;
   /** Least-squares slope after warm-up, in bytes per hour of this run. */
   slopeBytesPerHour: number;
+  /**
+   * Theil–Sen slope after warm-up times the span after warm-up, over the baseline. Unlike
+   * `growth`, a step that ends early (the heap regrowing after a compaction, say) barely
+   * moves it, while growth that lasts does.
+   */
+  trendGrowth: number;
 }
 
 /** Growth of a series after its warm-up; null when too few samples remain. */
@@ -50,6 +57,11 @@ export function growthAfterWarmup(samples: readonly ProcSample[], durationS: num
     covariance += (sample.t - meanT) * (sample.rssBytes - meanRss);
     variance += (sample.t - meanT) ** 2;
   }
+  const trend = theilSen(
+    after.map((sample) => sample.t),
+    rss,
+  );
+  const span = after[after.length - 1]!.t - after[0]!.t;
   return {
     samples: after.length,
     baselineBytes: baseline,
@@ -57,6 +69,7 @@ export function growthAfterWarmup(samples: readonly ProcSample[], durationS: num
     peakAfterWarmupBytes: Math.max(...rss),
     growth: (end - baseline) / baseline,
     slopeBytesPerHour: variance === 0 ? 0 : (covariance / variance) * 3600,
+    trendGrowth: trend.ok ? (trend.value.slope * span) / baseline : Number.NaN,
   };
 }
 
@@ -124,7 +137,8 @@ function curveCsv(sampler: ProcSampler, labels: string[]): string {
 
 function describeGrowth(growth: GrowthSummary | null): string {
   if (growth === null) return 'too few samples';
-  return `${(growth.growth * 100).toFixed(1)} % (${formatBytes(growth.baselineBytes)} -> ${formatBytes(growth.endBytes)}, peak ${formatBytes(growth.peakAfterWarmupBytes)})`;
+  const trend = `${growth.trendGrowth >= 0 ? '+' : ''}${(growth.trendGrowth * 100).toFixed(1)} %`;
+  return `${(growth.growth * 100).toFixed(1)} % (${formatBytes(growth.baselineBytes)} -> ${formatBytes(growth.endBytes)}, peak ${formatBytes(growth.peakAfterWarmupBytes)}; Theil–Sen trend ${trend})`;
 }
 
 export async function runMemoryBench(options: BenchOptions): Promise<BenchOutcome> {

@@ -24,14 +24,21 @@ const NAIVE_CONSUMER = fileURLToPath(new URL('./naive-consumer.ts', import.meta.
 const PIPE_READER = fileURLToPath(new URL('./pipe-reader.ts', import.meta.url));
 export const VUS = 20;
 
-export const VARIANTS = ['bare', 'runner', 'json-devnull', 'csv-devnull', 'naive-json-parse'] as const;
+/**
+ * Variants run by default. `json-devnull-fewer-tags` is k6 with the flags and system tags
+ * that run-segment gives it (FEWER_SYSTEM_TAGS), writing its JSON output to /dev/null:
+ * what k6's own output costs before any consumer reads it.
+ */
+export const VARIANTS = ['bare', 'runner', 'json-devnull', 'json-devnull-fewer-tags', 'csv-devnull', 'naive-json-parse'] as const;
 /**
  * Variants run only when asked for (`--variants`):
  * - `runner-alt`: run-segment of another checkout (`--compare-root`), to compare a patch;
  * - `pipe-read-only`: `--out json` into a pipe that bench/pipe-reader.ts reads without parsing;
- * - `*-fewer-tags`: k6 with only the system tags the runner reads (FEWER_SYSTEM_TAGS).
+ * - `runner-fewer-tags`: run-segment with K6_SYSTEM_TAGS=FEWER_SYSTEM_TAGS passed to k6. It
+ *   equals `runner` on this checkout, which limits the system tags itself; with
+ *   `--compare-root` on an older checkout it shows what the limit changes.
  */
-export const EXTRA_VARIANTS = ['runner-alt', 'pipe-read-only', 'json-devnull-fewer-tags', 'runner-fewer-tags'] as const;
+export const EXTRA_VARIANTS = ['runner-alt', 'pipe-read-only', 'runner-fewer-tags'] as const;
 export type Variant = (typeof VARIANTS)[number] | (typeof EXTRA_VARIANTS)[number];
 
 /** The k6 system tags that the runner reads: request name, status and failure classification. */
@@ -313,6 +320,22 @@ function summarize(runs: VariantRun[], variants: readonly Variant[], durationS: 
   };
 }
 
+/** Returns the requests of `variant` over those of `reference` in each repetition that ran both. */
+function pairedRatios(runs: VariantRun[], variant: Variant, reference: Variant): Spread | undefined {
+  const values: number[] = [];
+  for (const run of runs.filter((candidate) => candidate.variant === variant)) {
+    const other = runs.find((candidate) => candidate.variant === reference && candidate.repetition === run.repetition);
+    if (other !== undefined) values.push(run.requests / other.requests);
+  }
+  return values.length > 0 ? spread(values) : undefined;
+}
+
+/** Returns the median CPU time of the k6 process per 1,000 requests in ms, or NaN when it was not sampled. */
+function k6CpuPer1000(runs: VariantRun[], variant: Variant): number {
+  const values = runs.filter((run) => run.variant === variant && run.k6CpuS !== null).map((run) => (run.k6CpuS! / run.requests) * 1e6);
+  return values.length > 0 ? median(values) : Number.NaN;
+}
+
 export async function runOverheadBench(options: BenchOptions): Promise<BenchOutcome> {
   const durationS = options.quick ? 10 : 20;
   const repetitions = options.repetitions ?? (options.quick ? 2 : 5);
@@ -357,6 +380,24 @@ export async function runOverheadBench(options: BenchOptions): Promise<BenchOutc
       },
     );
   }
+  // The runner against k6 writing the same JSON to /dev/null: the share the runner itself costs.
+  const ownShare = pairedRatios(summary.runs, 'runner', 'json-devnull-fewer-tags');
+  if (ownShare !== undefined) {
+    checks.push({
+      bench: 'overhead',
+      name: 'runner/json-devnull-fewer-tags requests',
+      value: formatSpread(ownShare),
+      target: "report; what reading and aggregating costs beyond k6's own JSON output",
+      holds: null,
+    });
+  }
+  checks.push({
+    bench: 'overhead',
+    name: 'k6 CPU per 1,000 requests',
+    value: variants.map((variant) => `${variant} ${k6CpuPer1000(summary.runs, variant).toFixed(1)} ms`).join(', '),
+    target: 'report',
+    holds: null,
+  });
   for (const variant of variants) {
     if (variant === 'bare' || variant === 'runner') continue;
     const ratio = summary.ratios[variant]!;

@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type ConnectOpts, type SocketConstructorOpts } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -22,7 +22,7 @@ import { CheckpointFollower } from '../core/checkpoint-follower.js';
 import type { EnvConfig } from '../core/config.js';
 import { LineSplitter } from '../core/k6-stream.js';
 import { LogEvent, redact } from '../core/log.js';
-import { WindowAggregator } from '../core/windows.js';
+import { WindowAggregator, type KnownMetric } from '../core/windows.js';
 import { keys, type Log, type MetricsSink, type ResultStore } from '../core/ports.js';
 import { liveMetricData } from '../core/live-metrics.js';
 import { encodeRollups, rollupPeriodS, SegmentRollup } from '../core/rollup.js';
@@ -166,7 +166,11 @@ export class SegmentRunner {
     const script = this.scriptPath();
     const otel = otelOutputFromEnv(process.env, { env: manifest.env, runId: manifest.runId, segment: segment.index });
 
-    const fifo = openSampleFifo();
+    const splitter = this.#aggregator.lineSplitter();
+    const fifo = openSampleFifo((chunk) => {
+      splitter.push(chunk);
+      this.#aggregator.noteStreamLag();
+    });
     const args = buildRunArgs({
       scriptPath: script,
       executionSegment: segment.executionSegment,
@@ -188,7 +192,7 @@ export class SegmentRunner {
       child.on('close', (code, signal) => resolveExit({ code, signal }));
     });
 
-    const streamEnded = this.#consumeStream(fifo.reader);
+    const streamEnded = this.#streamEnd(fifo.reader, splitter);
     this.#consumeStderr(child);
     // stdout has k6's banner only; read and drop it so the pipe never fills.
     child.stdout?.resume();
@@ -250,14 +254,10 @@ export class SegmentRunner {
     return result;
   }
 
-  #consumeStream(reader: Socket): Promise<void> {
+  /** Returns a promise that resolves when k6's sample stream ends; its chunks go to `splitter` (see openSampleFifo). */
+  #streamEnd(reader: Socket, splitter: LineSplitter<KnownMetric>): Promise<void> {
     const aggregator = this.#aggregator;
-    const splitter = aggregator.lineSplitter();
     return new Promise((resolveEnd) => {
-      reader.on('data', (chunk: Buffer) => {
-        splitter.push(chunk);
-        aggregator.noteStreamLag();
-      });
       reader.on('end', () => {
         // A cut last line (k6 killed mid-write) is counted, not parsed.
         if (splitter.end() !== null) aggregator.noteUnparsable();
@@ -483,14 +483,31 @@ export class SegmentRunner {
  * nothing written to disk. The runner keeps a writer end open until k6 exits, so
  * the reader gets EOF only after k6 is gone, whether or not k6 ever opened the pipe.
  */
-export function openSampleFifo(): { path: string; reader: Socket; releaseWriter(): void; remove(): void } {
+export function openSampleFifo(onChunk: (chunk: Buffer) => void): { path: string; reader: Socket; releaseWriter(): void; remove(): void } {
   const folder = mkdtempSync(join(tmpdir(), 'soak-k6-'));
   const path = join(folder, 'samples.fifo');
   execFileSync('mkfifo', ['-m', '600', path]);
   // Opening the read end without O_NONBLOCK would wait for a writer.
   const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let writeFd: number | null = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-  const reader = new Socket({ fd: readFd, readable: true, writable: false });
+  // Every read lands in this one buffer (`onread`), instead of a new 64 KiB Buffer per
+  // read that lives until the next garbage collection. A chunk is valid only during
+  // onChunk, and LineSplitter copies what it keeps.
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  // Node (20 and later) accepts `onread` in the Socket constructor; the installed @types/node lists it for connect only.
+  const options: SocketConstructorOpts & Pick<ConnectOpts, 'onread'> = {
+    fd: readFd,
+    readable: true,
+    writable: false,
+    onread: {
+      buffer,
+      callback: (bytesRead, into) => {
+        onChunk(Buffer.from(into.buffer, into.byteOffset, bytesRead));
+        return true;
+      },
+    },
+  };
+  const reader = new Socket(options);
   return {
     path,
     reader,

@@ -185,10 +185,9 @@ export function replayInProcess(bytes: Buffer, lines: number, modules = OWN_STRE
  * own openSampleFifo socket, as k6's output would arrive.
  */
 export async function replayThroughFifo(path: string, lines: number, modules = OWN_STREAM_MODULES): Promise<ReplayResult> {
-  const fifo = openSampleFifo();
   const consumer = new ReplayConsumer(modules);
+  const fifo = openSampleFifo((chunk) => consumer.push(chunk));
   const ended = new Promise<void>((resolve, reject) => {
-    fifo.reader.on('data', (chunk: Buffer) => consumer.push(chunk));
     fifo.reader.on('end', () => resolve());
     fifo.reader.on('error', reject);
   });
