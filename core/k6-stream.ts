@@ -232,11 +232,10 @@ export function nameIs(text: string, nameStart: number, nameEnd: number, name: s
 }
 
 function parsePointFast(line: string): K6Point | null {
-  const nameEnd = line.indexOf('"', POINT_PREFIX.length);
+  const nameEnd = pointNameEnd(line);
   if (nameEnd < 0) return null;
   const metric = line.slice(POINT_PREFIX.length, nameEnd);
   if (metric.includes('\\')) return null;
-  if (!occursAt(line, nameEnd + 1, TYPE_AND_DATA)) return null;
   return parsePointAfterName(line, nameEnd, metric);
 }
 

@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FolderResultStore } from '../../adapters/local/folder-store.js';
-import { parseArgsOrUsage } from '../lib/cli.js';
+import { parseArgsOrExit } from '../lib/cli.js';
 import { decodeWindows } from '../../core/checkpoint.js';
 import { parseEnvConfig } from '../../core/config.js';
 import { WindowMerger, rollup } from '../../core/merge.js';
@@ -230,7 +230,7 @@ const USAGE =
   `Case ids: ${DETECTION_CASES.map((testCase) => testCase.id).join(', ')}\n`;
 
 async function main(): Promise<number> {
-  const parsed = parseArgsOrUsage(
+  const parsed = parseArgsOrExit(
     {
       options: {
         cases: { type: 'string' },
@@ -243,12 +243,8 @@ async function main(): Promise<number> {
     'record',
     USAGE,
   );
-  if (parsed === null) return 2;
+  if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const durationS = Number(values['duration-s']);
   if (!Number.isInteger(durationS) || durationS < 90 || durationS > 3600) {
     process.stderr.write(`record: invalid --duration-s "${values['duration-s']}": use a whole number of seconds from 90 to 3600.\n`);

@@ -16,7 +16,7 @@ import { analysisPointSeconds, warmupSeconds } from '../../core/analysis.js';
 import { parseEnvConfig } from '../../core/config.js';
 import type { HistoryEntry } from '../../core/history.js';
 import { median } from '../../core/stats.js';
-import { parseArgsOrUsage } from '../lib/cli.js';
+import { parseArgsOrExit } from '../lib/cli.js';
 import { BASE_API_ARGS, DETECTION_CASES, type DetectionCase } from './cases.js';
 import { DEFAULT_RECORDINGS_DIR, recordRuns, sameSetup, unknownCases } from './record.js';
 import { RecordingSchema, type Recording } from './recording.js';
@@ -209,7 +209,7 @@ const USAGE =
   '  --recordings   folder of recordings (default bench/detection/recordings)\n';
 
 async function main(): Promise<number> {
-  const parsed = parseArgsOrUsage(
+  const parsed = parseArgsOrExit(
     {
       options: {
         quick: { type: 'boolean', default: false },
@@ -223,12 +223,8 @@ async function main(): Promise<number> {
     'detection',
     USAGE,
   );
-  if (parsed === null) return 2;
+  if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
   const faultReplays = Number(values.replays ?? (values.quick ? 5 : 10));
   if (!Number.isInteger(faultReplays) || faultReplays < 1 || faultReplays > 1000) {
     process.stderr.write(`detection: invalid --replays "${values.replays}": use a whole number from 1 to 1000.\n`);

@@ -2,15 +2,22 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
- * Parses the arguments with `node:util` parseArgs. On an unknown or malformed option,
- * writes `<program>: <error>` and the usage to stderr and returns null, so that the
- * caller exits with 2 rather than with a stack trace.
+ * Parses the arguments with `node:util` parseArgs. Returns the exit code when the script
+ * should stop: 0 after `--help` printed the usage to stdout, and 2 after an unknown or
+ * malformed option, when `<program>: <error>` and the usage go to stderr instead of a
+ * stack trace.
  */
-export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T, program: string, usage: string): ReturnType<typeof parseArgs<T>> | null {
+export function parseArgsOrExit<T extends ParseArgsConfig>(config: T, program: string, usage: string): ReturnType<typeof parseArgs<T>> | number {
+  let parsed: ReturnType<typeof parseArgs<T>>;
   try {
-    return parseArgs(config);
+    parsed = parseArgs(config);
   } catch (error) {
     process.stderr.write(`${program}: ${(error as Error).message}\n${usage}`);
-    return null;
+    return 2;
   }
+  if ((parsed.values as Record<string, unknown>).help === true) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  return parsed;
 }
